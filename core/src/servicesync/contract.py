@@ -1,0 +1,369 @@
+"""The contracts where the engine, the SDK and every connector meet.
+
+A plugin contributes :class:`Connector` classes. A connector, built from its
+config and a :class:`ConnectorContext`, offers:
+
+* streams: async iterators of :class:`Page` objects read within a
+  :class:`StreamState` window, each page carrying raw records, a hash of each
+  raw payload, and the state to commit together with them;
+* actions: writes to the service that take a deduplication key and can find
+  the object an earlier attempt with the same key created;
+* a webhook handler: a raw request in, an answer, a delivery key and the
+  records to re-read out.
+
+Everything here is data and abstract behaviour; the SDK provides base classes
+that make the common cases short.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+import httpx
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from servicesync._clock import Clock
+
+__all__ = [
+    "Action",
+    "ActionResult",
+    "BudgetStore",
+    "Connector",
+    "ConnectorConfig",
+    "ConnectorContext",
+    "CredentialVault",
+    "NamedLocks",
+    "Page",
+    "PluginState",
+    "Record",
+    "RecordRef",
+    "Stream",
+    "StreamState",
+    "WebhookHandler",
+    "WebhookRequest",
+    "WebhookResponse",
+    "payload_hash",
+]
+
+
+def payload_hash(payload: Mapping[str, Any]) -> str:
+    """Return a stable hash of a raw payload, independent of key order.
+
+    Two payloads with the same content hash alike, so a record read again
+    unchanged is recognised before anything parses it.
+    """
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class StreamState(BaseModel):
+    """Where a stream stands; one model for every connector.
+
+    A run fixes a window ``[window_start, window_end)`` from the service's own
+    time, reads it in pages, and records after each page the point to resume
+    from. When the window completes, ``window_end`` becomes ``cursor`` and the
+    window is cleared. A full refresh starts from an empty state.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cursor: AwareDatetime | None = None
+    window_start: AwareDatetime | None = None
+    window_end: AwareDatetime | None = None
+    resume_after: str | None = None
+    tokens: dict[str, str] = {}
+
+    @property
+    def in_window(self) -> bool:
+        """Whether a window was opened and not yet completed."""
+        return self.window_end is not None
+
+    def open_window(self, start: datetime | None, end: datetime) -> StreamState:
+        """Return the state of a window just opened, with no resume point."""
+        return self.model_copy(
+            update={"window_start": start, "window_end": end, "resume_after": None}
+        )
+
+    def resume_at(self, position: str) -> StreamState:
+        """Return the state with the resume point moved to ``position``."""
+        return self.model_copy(update={"resume_after": position})
+
+    def complete_window(self) -> StreamState:
+        """Return the state after the open window was read to its end."""
+        return self.model_copy(
+            update={
+                "cursor": self.window_end,
+                "window_start": None,
+                "window_end": None,
+                "resume_after": None,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One raw record as the service gave it.
+
+    Attributes:
+        external_id: the service's id of the record, always a string.
+        payload: the raw record, untouched.
+        hash: :func:`payload_hash` of ``payload``.
+        deleted: true when the stream learned that the record is gone.
+    """
+
+    external_id: str
+    payload: Mapping[str, Any]
+    hash: str
+    deleted: bool = False
+
+    @classmethod
+    def of(cls, external_id: object, payload: Mapping[str, Any]) -> Record:
+        """Build a record, hashing its payload."""
+        return cls(str(external_id), payload, payload_hash(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of records and the state to commit in the same transaction."""
+
+    records: Sequence[Record]
+    checkpoint: StreamState
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRef:
+    """Names one record of one stream, for a webhook to ask for a re-read."""
+
+    stream: str
+    external_id: str
+
+
+class ConnectorConfig(BaseModel):
+    """Base of every connector's config; unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Stream(ABC):
+    """A kind of record a connector reads, such as deals or issues.
+
+    Attributes:
+        name: the stream's name, unique within its connector.
+        record_type: the domain type its records map to, such as ``"deal"``.
+        primary_key: the payload key holding the record's id.
+        incremental: whether :meth:`read` honours the state's cursor; a full
+            stream reads everything every time.
+    """
+
+    name: ClassVar[str]
+    record_type: ClassVar[str]
+    primary_key: ClassVar[str] = "id"
+    incremental: ClassVar[bool] = True
+
+    @abstractmethod
+    def read(self, state: StreamState) -> AsyncIterator[Page]:
+        """Yield pages from ``state`` on; each page's checkpoint resumes after it."""
+
+
+class ActionResult(BaseModel):
+    """What an action created or changed in the service."""
+
+    external_id: str
+    url: str | None = None
+    data: dict[str, Any] = {}
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class Action(ABC, Generic[P]):
+    """A write to a service that is safe to attempt more than once.
+
+    The engine records each attempt in its journal before the call. When an
+    attempt's outcome is unknown (a crash, a lost answer), the next attempt
+    calls :meth:`find` with the same deduplication key before writing again.
+
+    Attributes:
+        name: the action's name, such as ``"create_project"``.
+        params_model: the pydantic model of its parameters.
+    """
+
+    name: ClassVar[str]
+    params_model: ClassVar[type[BaseModel]]
+
+    @abstractmethod
+    async def find(self, dedup_key: str, params: P) -> ActionResult | None:
+        """Return what an earlier attempt with ``dedup_key`` made, or ``None``."""
+
+    @abstractmethod
+    async def execute(self, dedup_key: str, params: P) -> ActionResult:
+        """Make the write, marking what it creates with ``dedup_key``."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """An incoming HTTP request, with its body exactly as received."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        """Return a header's value, whatever the case of its name."""
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResponse:
+    """What to answer the sender, and what the delivery asks the engine to do.
+
+    Attributes:
+        status: the HTTP status to answer with.
+        body: the body to answer with.
+        headers: headers to answer with (a handshake may echo a secret).
+        delivery_key: identifies the delivery, so a replay is recognised;
+            ``None`` for a handshake that carries no event.
+        references: records to re-read because of this delivery.
+    """
+
+    status: int = 200
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delivery_key: str | None = None
+    references: Sequence[RecordRef] = ()
+
+
+class WebhookHandler(ABC):
+    """Checks and reads the deliveries a service posts to servicesync."""
+
+    @abstractmethod
+    async def handle(self, request: WebhookRequest) -> WebhookResponse:
+        """Verify ``request`` and say what it means.
+
+        Raises:
+            WebhookRejected: the signature or token is wrong; nothing may
+                change because of this request.
+        """
+
+
+class CredentialVault(Protocol):
+    """Encrypted storage for secrets a connector rotates, such as refresh tokens."""
+
+    def get(self, name: str) -> str | None:
+        """Return the secret stored under ``name`` for this connection."""
+        ...
+
+    def put(self, name: str, value: str) -> None:
+        """Store ``value`` under ``name``, durably, before returning."""
+        ...
+
+
+class BudgetStore(Protocol):
+    """Rate-limit budgets shared by every process that talks to one service."""
+
+    def take(self, key: str, cost: float, rate: float, burst: float, now: float) -> float:
+        """Take ``cost`` from the leaky bucket ``key``; return seconds to wait first.
+
+        The bucket drains ``rate`` units a second and holds ``burst`` at most.
+        ``now`` is seconds on a clock every sharing process agrees on.
+        """
+        ...
+
+
+class NamedLocks(Protocol):
+    """Locks that one process at a time may hold, across processes."""
+
+    def try_acquire(self, name: str, owner: str, ttl: float) -> bool:
+        """Take ``name`` for ``owner`` for ``ttl`` seconds; false if another holds it."""
+        ...
+
+    def release(self, name: str, owner: str) -> None:
+        """Give ``name`` back, if ``owner`` holds it."""
+        ...
+
+
+class PluginState(Protocol):
+    """A small key-value store private to one connection of one plugin."""
+
+    def get(self, key: str) -> str | None:
+        """Return the value stored under ``key``."""
+        ...
+
+    def put(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``."""
+        ...
+
+
+@dataclass
+class ConnectorContext:
+    """What the core hands a connector besides its config.
+
+    Attributes:
+        connection: the connection's name in the config.
+        clock: the clock to read and wait on.
+        credentials: encrypted storage for rotating secrets.
+        state: the connection's private key-value store.
+        budgets: shared rate-limit budgets, or ``None`` for in-process ones.
+        locks: cross-process locks, or ``None`` when only one process runs.
+        transport: an httpx transport to use instead of the network, as
+            tests and the demo do with fake services.
+    """
+
+    connection: str
+    clock: Clock
+    credentials: CredentialVault
+    state: PluginState
+    budgets: BudgetStore | None = None
+    locks: NamedLocks | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+C = TypeVar("C", bound=ConnectorConfig)
+
+
+class Connector(ABC, Generic[C]):
+    """One service servicesync can talk to.
+
+    Attributes:
+        name: the connector's name, used in configs (``plugin = "jira"``).
+        config_model: the pydantic model of its config.
+        secret_fields: names of config fields that hold secrets.
+    """
+
+    name: ClassVar[str]
+    config_model: ClassVar[type[ConnectorConfig]]
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: C, context: ConnectorContext) -> None:
+        self.config = config
+        self.context = context
+
+    @abstractmethod
+    def streams(self) -> Sequence[Stream]:
+        """Return the streams this connection can read."""
+
+    def actions(self) -> Mapping[str, Action[Any]]:
+        """Return the actions this connection can perform, by name."""
+        return {}
+
+    def webhook_handler(self) -> WebhookHandler | None:
+        """Return the handler for incoming deliveries, or ``None``."""
+        return None
+
+    async def check(self) -> None:
+        """Make one cheap authenticated call; raise if the connection is unusable."""
+
+    async def aclose(self) -> None:
+        """Release what the connector holds open, such as HTTP connections."""

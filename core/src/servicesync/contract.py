@@ -362,6 +362,19 @@ class Connector(ABC, Generic[C]):
         """Return the handler for incoming deliveries, or ``None``."""
         return None
 
+    def map_record(self, stream: str, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Turn a raw record into domain fields, by the plugin's default mapping.
+
+        The result is a flat mapping of domain field names (see
+        :mod:`servicesync.engine` for the fields of each record type) to
+        plain values; the config's mapping of the connection refines it.
+        Return ``None`` for streams that are not mapped to the domain.
+
+        Raises:
+            MappingError: the record cannot be mapped, and why.
+        """
+        return None
+
     async def check(self) -> None:
         """Make one cheap authenticated call; raise if the connection is unusable."""
 

@@ -9,16 +9,28 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pluggy import HookImpl
 from rich.console import Console
 
 from servicesync import __version__
+from servicesync.plugins import Plugins, load_plugins
 
-__all__ = ["Globals", "app", "build_app", "console", "err_console", "globals_of"]
+__all__ = [
+    "Globals",
+    "app",
+    "build_app",
+    "console",
+    "err_console",
+    "globals_of",
+    "installed_plugins",
+]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = "servicesync.toml"
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 app = typer.Typer(
     name="servicesync",
@@ -105,11 +117,28 @@ def build_app() -> typer.Typer:
     from servicesync.cli import commands
 
     commands.register_all(app)
-    try:
-        from servicesync.plugins import load_plugins
-
-        manager = load_plugins()
-        manager.hook.register_commands(app=app)
-    except Exception as exc:  # a broken plugin must not take the CLI down
-        logging.getLogger(__name__).error("Plugin commands were not added: %s", exc)
+    for name, impl in _command_hooks():
+        try:
+            impl.function(app=app)
+        except Exception as exc:  # one broken plugin must not take the CLI down
+            logger.error("Plugin %r could not add its commands: %s", name, exc)
     return app
+
+
+def installed_plugins() -> Plugins:
+    """Return the installed plugins, loaded once per process."""
+    global _plugins
+    if _plugins is None:
+        _plugins = load_plugins()
+    return _plugins
+
+
+_plugins: Plugins | None = None
+
+
+def _command_hooks() -> list[tuple[str, HookImpl]]:
+    plugins = installed_plugins()
+    return [
+        (impl.plugin_name, impl)
+        for impl in plugins.manager.hook.register_commands.get_hookimpls()
+    ]

@@ -1,0 +1,266 @@
+"""Reading and checking ``servicesync.toml``.
+
+The file names the store, the plugins to load, the connections (which plugin,
+its settings, a small field and value mapping) and the flows between them.
+Secrets are written as references to environment variables, ``${NAME}``; a
+secret written in clear is accepted with a warning, and is never printed,
+logged or stored in clear.
+
+A broken file raises :class:`~servicesync.errors.ConfigError` naming the
+file, the key and what was expected; loading writes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from servicesync.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "ConnectionConfig",
+    "FlowConfig",
+    "Mapping_",
+    "StoreConfig",
+    "load_config",
+    "parse_config",
+]
+
+logger = logging.getLogger(__name__)
+
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# Settings whose names look like these hold secrets, whatever the plugin says.
+_SECRET_NAME = re.compile(
+    r"(token|secret|password|passwd|api_key|apikey|webhook_url|private_key|credential)",
+    re.IGNORECASE,
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreConfig(_Strict):
+    """Where servicesync keeps its data."""
+
+    url: str = Field(
+        default="sqlite:///servicesync.db",
+        description="SQLAlchemy URL; a relative SQLite path is read from the config's folder.",
+    )
+
+
+class PluginsConfig(_Strict):
+    """Which installed plugins load; all of them when ``enabled`` is not set."""
+
+    enabled: list[str] | None = None
+
+
+class Mapping_(_Strict):  # noqa: N801 - ``Mapping`` would shadow the ABC
+    """How a connection's records become domain records.
+
+    Attributes:
+        fields: source field to domain field, such as
+            ``UF_CRM_SERVICE = "service"``.
+        values: per domain field, a source value to a domain value, such as
+            ``stage = {"C1:NEW" = "acquaintance"}``.
+    """
+
+    fields: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {}
+
+
+class ScheduleConfig(_Strict):
+    """When the daemon syncs a connection: every so many seconds, or by cron."""
+
+    every: Annotated[int, Field(gt=0)] | None = None
+    cron: str | None = None
+
+
+class ConnectionConfig(_Strict):
+    """One connection to one service through one plugin's connector."""
+
+    plugin: str
+    enabled: bool = True
+    read_only: bool = False
+    settings: dict[str, Any] = {}
+    mapping: Mapping_ = Mapping_()
+    schedule: ScheduleConfig = ScheduleConfig()
+
+
+class FlowConfig(_Strict):
+    """A flow between connections, such as a project made for a won deal."""
+
+    type: Literal["won_deal"]
+    source: str = Field(description="The CRM connection the deals come from.")
+    target: str = Field(description="The delivery connection projects are made in.")
+    on_stage: str = Field(default="contract_signed", description="The funnel stage that fires the flow.")
+    enabled: bool = True
+    since: str | None = Field(default=None, description="Only changes after this ISO date fire the flow.")
+    on_lost: Literal["leave", "mark", "archive"] = "mark"
+    pinned: dict[str, list[str]] = Field(
+        default={}, description="Role to expert emails that are always on the team."
+    )
+
+
+class Config(_Strict):
+    """The whole of ``servicesync.toml``."""
+
+    store: StoreConfig = StoreConfig()
+    plugins: PluginsConfig = PluginsConfig()
+    connections: dict[str, ConnectionConfig] = {}
+    flows: dict[str, FlowConfig] = {}
+
+    #: Where the file was read from; relative paths in it are read from its folder.
+    _path: Path | None = None
+    _secrets: frozenset[str] = frozenset()
+
+    @field_validator("connections")
+    @classmethod
+    def _names_are_identifiers(
+        cls, value: dict[str, ConnectionConfig]
+    ) -> dict[str, ConnectionConfig]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name):
+                raise ValueError(
+                    f"a connection name must start with a letter and hold only "
+                    f"letters, digits, '-' and '_', not {name!r}"
+                )
+        return value
+
+    @property
+    def path(self) -> Path | None:
+        """The file this config was read from."""
+        return self._path
+
+    @property
+    def secret_values(self) -> frozenset[str]:
+        """Every secret value the config holds, for redaction."""
+        return self._secrets
+
+    def store_url(self) -> str:
+        """Return the store's URL with a relative SQLite path made absolute."""
+        url = self.store.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and self._path:
+            relative = url[len(prefix) :]
+            if relative and relative != ":memory:":
+                return prefix + str((self._path.parent / relative).resolve())
+        return url
+
+    def connection(self, name: str) -> ConnectionConfig:
+        """Return the connection called ``name``, or raise a ConfigError naming it."""
+        try:
+            return self.connections[name]
+        except KeyError:
+            known = ", ".join(sorted(self.connections)) or "none"
+            msg = f"There is no connection {name!r}; the config defines: {known}."
+            raise ConfigError(msg, path=str(self._path or "")) from None
+
+    def __repr_args__(self) -> Any:
+        # Settings may hold secrets; keep them out of every repr.
+        for key, value in super().__repr_args__():
+            yield key, ("<connections>" if key == "connections" else value)
+
+
+def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:
+    """Read, resolve and validate a config file.
+
+    Args:
+        path: the TOML file.
+        env: the environment to resolve ``${NAME}`` references from;
+            ``os.environ`` when not given.
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, refers to an unset
+            variable, or does not fit the model.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = "The config file does not exist; create one with 'servicesync init'."
+        raise ConfigError(msg, path=str(file)) from None
+    except OSError as exc:
+        raise ConfigError(f"The config file cannot be read: {exc.strerror}.", path=str(file)) from None
+    return parse_config(text, path=file, env=env)
+
+
+def parse_config(
+    text: str, *, path: Path | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    """Parse config text; see :func:`load_config`."""
+    where = str(path) if path else "<config>"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"This is not valid TOML: {exc}.", path=where) from None
+
+    secrets: set[str] = set()
+    resolved = _resolve(raw, env if env is not None else os.environ, where, (), secrets)
+    try:
+        config = Config.model_validate(resolved)
+    except ValidationError as exc:
+        raise _config_error(exc, where) from None
+    config._path = path.resolve() if path else None
+    config._secrets = frozenset(secrets)
+    return config
+
+
+def _resolve(
+    node: Any,
+    env: Mapping[str, str],
+    where: str,
+    keys: tuple[str, ...],
+    secrets: set[str],
+) -> Any:
+    if isinstance(node, dict):
+        return {k: _resolve(v, env, where, (*keys, k), secrets) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve(v, env, where, (*keys, str(i)), secrets) for i, v in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            msg = f"The environment variable {name!r} it refers to is not set."
+            raise ConfigError(msg, path=where, key=".".join(keys))
+        value = env[name]
+        secrets.add(value)
+        return value
+
+    value = _REFERENCE.sub(substitute, node)
+    if value == node and _looks_secret(keys) and node:
+        logger.warning(
+            "%s: %s holds a secret in clear; write it as ${VARIABLE} instead.",
+            where,
+            ".".join(keys),
+        )
+        secrets.add(node)
+    return value
+
+
+def _looks_secret(keys: tuple[str, ...]) -> bool:
+    return len(keys) >= 3 and keys[0] == "connections" and bool(_SECRET_NAME.search(keys[-1]))
+
+
+def _config_error(exc: ValidationError, where: str) -> ConfigError:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        what = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        problems.append((key, what))
+    if len(problems) == 1:
+        key, what = problems[0]
+        return ConfigError(f"{what}.", path=where, key=key)
+    listed = "; ".join(f"{key}: {what}" for key, what in problems)
+    return ConfigError(f"{len(problems)} problems: {listed}.", path=where)

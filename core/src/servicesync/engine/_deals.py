@@ -1,0 +1,196 @@
+"""Taking mapped deals into the store: links, funnel stages, stage changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from servicesync.domain import Deal, Pipeline, Service, Stage, StageChange, default_pipeline
+from servicesync.domain._base import new_id
+from servicesync.engine._mapping import DealFields
+from servicesync.engine._sql import upsert
+from servicesync.store._tables import ExternalLink
+
+__all__ = ["StageMove", "ensure_funnel", "link_ids", "save_deals"]
+
+DEALS = Deal.__table__  # type: ignore[attr-defined]
+LINKS = ExternalLink.__table__  # type: ignore[attr-defined]
+STAGES = Stage.__table__  # type: ignore[attr-defined]
+PIPELINES = Pipeline.__table__  # type: ignore[attr-defined]
+SERVICES = Service.__table__  # type: ignore[attr-defined]
+CHANGES = StageChange.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class StageMove:
+    """A deal that entered a stage in this page."""
+
+    deal_id: str
+    external_id: str
+    previous: str | None
+    stage: str
+
+
+def ensure_funnel(conn: sa.Connection) -> dict[str, str]:
+    """Return the default funnel's stage ids by code, creating the funnel if absent."""
+    pipeline_id = conn.execute(
+        sa.select(PIPELINES.c.id).where(PIPELINES.c.is_default.is_(True))
+    ).scalar()
+    if pipeline_id is None:
+        pipeline, stages = default_pipeline()
+        conn.execute(sa.insert(PIPELINES).values(pipeline.model_dump()))
+        conn.execute(sa.insert(STAGES), [s.model_dump() for s in stages])
+        pipeline_id = pipeline.id
+    rows = conn.execute(
+        sa.select(STAGES.c.code, STAGES.c.id).where(STAGES.c.pipeline_id == pipeline_id)
+    )
+    return {code: stage_id for code, stage_id in rows}
+
+
+def link_ids(
+    conn: sa.Connection, connection: str, record_type: str, external_ids: Sequence[str]
+) -> dict[str, str]:
+    """Return internal ids for ``external_ids``, linking new ones to fresh ids.
+
+    Safe under concurrent callers: a link another process inserted first wins,
+    and both see the same internal id.
+    """
+    if not external_ids:
+        return {}
+    found = _links(conn, connection, record_type, external_ids)
+    missing = [e for e in external_ids if e not in found]
+    if missing:
+        upsert(
+            conn,
+            LINKS,
+            [
+                {
+                    "id": new_id(),
+                    "connection": connection,
+                    "record_type": record_type,
+                    "external_id": e,
+                    "internal_id": new_id(),
+                }
+                for e in missing
+            ],
+            ["connection", "record_type", "external_id"],
+            update=[],
+        )
+        found.update(_links(conn, connection, record_type, missing))
+    return found
+
+
+def _links(
+    conn: sa.Connection, connection: str, record_type: str, external_ids: Sequence[str]
+) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(external_ids), 500):
+        part = external_ids[start : start + 500]
+        rows = conn.execute(
+            sa.select(LINKS.c.external_id, LINKS.c.internal_id).where(
+                LINKS.c.connection == connection,
+                LINKS.c.record_type == record_type,
+                LINKS.c.external_id.in_(part),
+            )
+        )
+        found.update({e: i for e, i in rows})
+    return found
+
+
+def save_deals(
+    conn: sa.Connection,
+    connection: str,
+    deals: Sequence[tuple[str, DealFields]],
+    now: datetime,
+) -> list[StageMove]:
+    """Upsert mapped deals; return the stage moves among them.
+
+    A deal seen for the first time counts as a move from no stage.
+    """
+    if not deals:
+        return []
+    stages = ensure_funnel(conn)
+    codes = {v: k for k, v in stages.items()}
+    ids = link_ids(conn, connection, "deal", [e for e, _ in deals])
+    clients = _links(conn, connection, "company", [f.client for _, f in deals if f.client])
+    services = _service_ids(conn, {f.service for _, f in deals if f.service})
+    previous = _current_stages(conn, list(ids.values()))
+
+    rows: list[dict[str, Any]] = []
+    moves: list[StageMove] = []
+    for external_id, fields in deals:
+        deal_id = ids[external_id]
+        stage_id = stages.get(fields.stage)
+        if stage_id is None:
+            continue  # validated before: the code exists in the funnel
+        rows.append(_deal_row(deal_id, fields, stage_id, clients, services, now))
+        old = previous.get(deal_id)
+        if old != stage_id:
+            moves.append(
+                StageMove(deal_id, external_id, codes.get(old) if old else None, fields.stage)
+            )
+    upsert(conn, DEALS, rows, ["id"])
+    if moves:
+        conn.execute(
+            sa.insert(CHANGES),
+            [
+                {
+                    "id": new_id(),
+                    "deal_id": m.deal_id,
+                    "from_stage_id": stages.get(m.previous) if m.previous else None,
+                    "to_stage_id": stages[m.stage],
+                    "changed_at": now,
+                }
+                for m in moves
+            ],
+        )
+    return moves
+
+
+def _deal_row(
+    deal_id: str,
+    fields: DealFields,
+    stage_id: str,
+    clients: dict[str, str],
+    services: dict[str, str],
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": deal_id,
+        "title": fields.title,
+        "client_id": clients.get(fields.client) if fields.client else None,
+        "service_id": services.get(fields.service) if fields.service else None,
+        "stage_id": stage_id,
+        "amount": fields.amount,
+        "currency": fields.currency,
+        "probability": fields.probability,
+        "owner": fields.owner,
+        "estimate_min_hours": fields.estimate_min_hours,
+        "estimate_max_hours": fields.estimate_max_hours,
+        "expected_close": fields.expected_close,
+        "created_at": fields.created_at or now,
+        "closed_at": fields.closed_at,
+    }
+
+
+def _service_ids(conn: sa.Connection, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = conn.execute(sa.select(SERVICES.c.code, SERVICES.c.id).where(SERVICES.c.code.in_(codes)))
+    return {code: service_id for code, service_id in rows}
+
+
+def _current_stages(conn: sa.Connection, deal_ids: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(deal_ids), 500):
+        rows = conn.execute(
+            sa.select(DEALS.c.id, DEALS.c.stage_id).where(
+                DEALS.c.id.in_(deal_ids[start : start + 500])
+            )
+        )
+        found.update({i: s for i, s in rows if s})
+    return found

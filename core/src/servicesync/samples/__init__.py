@@ -1,0 +1,1 @@
+"""Sample data shipped with servicesync, such as the demo catalog."""

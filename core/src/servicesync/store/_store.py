@@ -1,0 +1,284 @@
+"""The :class:`Store` facade: one object the engine and the commands share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+from servicesync._clock import Clock, SystemClock
+from servicesync.contract import Record, StreamState
+from servicesync.domain import new_id
+from servicesync.errors import StoreError
+from servicesync.store import _journal, _links, _outbox, _secrets
+from servicesync.store._engine import make_engine, redact_url
+from servicesync.store._journal import JournalEntry, RunCounts
+from servicesync.store._migrate import is_current, upgrade
+from servicesync.store._outbox import ClaimedEvent
+from servicesync.store._shared import SQLBudgetStore, SQLNamedLocks, SQLPluginState
+
+__all__ = ["Store", "open_store"]
+
+logger = logging.getLogger(__name__)
+
+
+def open_store(
+    url: str,
+    *,
+    clock: Clock | None = None,
+    secret_key: str | None = None,
+    key_file: Path | None = None,
+    migrate: bool = True,
+    connect_args: Mapping[str, Any] | None = None,
+) -> Store:
+    """Open the store at ``url``, migrating it to the current schema first.
+
+    Raises:
+        StoreError: the database cannot be reached, or is behind and
+            ``migrate`` is false.
+    """
+    engine = make_engine(url, **dict(connect_args or {}))
+    try:
+        if not is_current(engine):
+            if not migrate:
+                msg = (
+                    f"The store {redact_url(url)!r} is not at the current schema; "
+                    "run `servicesync db upgrade`."
+                )
+                raise StoreError(msg)
+            upgrade(engine)
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        msg = f"The store {redact_url(url)!r} cannot be opened: {exc.orig}."
+        raise StoreError(msg) from exc
+    box = _secrets.SecretBox(secret_key, key_file)
+    return Store(engine, clock=clock or SystemClock(), secrets=box)
+
+
+class Store:
+    """The database behind servicesync, and the helpers the engine uses.
+
+    Helpers that take a ``connection`` run in the caller's transaction, so
+    data, links, hashes, stream state and outbox events commit together::
+
+        with store.transaction() as tx:
+            store.upsert_linked(tx, "crm", "deal", rows)
+            store.set_stream_state(tx, "crm", "deals", page.checkpoint)
+
+    The other helpers open and commit a short transaction of their own.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock | None = None,
+        secrets: _secrets.SecretBox | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock: Clock = clock or SystemClock()
+        self.secrets = secrets or _secrets.SecretBox()
+
+    @property
+    def url(self) -> sa.URL:
+        """The database URL; printing it masks the password."""
+        return self.engine.url
+
+    def __repr__(self) -> str:
+        return f"Store({redact_url(self.engine.url)!r})"
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Yield an ORM session in a transaction, committed when the block ends."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """Yield a Core connection in a transaction, committed when the block ends."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    def now(self) -> datetime:
+        """The current time on the store's clock."""
+        return self.clock.now()
+
+    # -- links, data, hashes and stream state (caller's transaction) --------
+
+    def link_ids(
+        self, tx: sa.Connection, connection: str, record_type: str, ids: Sequence[str]
+    ) -> dict[str, str]:
+        """Return (creating where missing) the internal id of each external id."""
+        return _links.link_ids(tx, connection, record_type, ids, self.now())
+
+    def upsert_linked(
+        self,
+        tx: sa.Connection,
+        connection: str,
+        record_type: str,
+        rows: Sequence[tuple[str, SQLModel]],
+    ) -> dict[str, str]:
+        """Insert or update domain rows of one model by their external id."""
+        return _links.upsert_linked(tx, connection, record_type, rows, self.now())
+
+    def changed_records(
+        self, tx: sa.Connection, connection: str, stream: str, records: Sequence[Record]
+    ) -> list[Record]:
+        """Drop the records whose payload is the same as last time."""
+        return _links.changed_records(tx, connection, stream, records)
+
+    def remember_hashes(
+        self, tx: sa.Connection, connection: str, stream: str, records: Sequence[Record]
+    ) -> None:
+        """Remember the payload hashes of records just taken in."""
+        _links.remember_hashes(tx, connection, stream, records, self.now())
+
+    def get_stream_state(
+        self, tx: sa.Connection, connection: str, stream: str
+    ) -> StreamState:
+        """Return where a stream stands (empty when never read)."""
+        return _links.get_stream_state(tx, connection, stream)
+
+    def set_stream_state(
+        self, tx: sa.Connection, connection: str, stream: str, state: StreamState
+    ) -> None:
+        """Store where a stream stands, with the data of the same page."""
+        _links.set_stream_state(tx, connection, stream, state, self.now())
+
+    def outbox_append(
+        self,
+        tx: sa.Connection,
+        event_type: str,
+        payload: Mapping[str, Any],
+        plugins: Sequence[str],
+    ) -> str:
+        """Add a domain event for ``plugins``, in the transaction of the change."""
+        return _outbox.outbox_append(tx, event_type, payload, plugins, self.now())
+
+    def put_quarantine(
+        self,
+        tx: sa.Connection,
+        connection: str,
+        stream: str,
+        external_id: str,
+        payload: Mapping[str, Any],
+        reason: str,
+    ) -> None:
+        """Keep a raw record aside with the reason it was refused."""
+        row = {
+            "id": new_id(),
+            "connection": connection,
+            "stream": stream,
+            "external_id": external_id,
+            "payload": dict(payload),
+            "reason": reason,
+        }
+        _journal.put_quarantine(tx, row, self.now())
+
+    # -- short transactions of their own ------------------------------------
+
+    def journal_begin(
+        self, dedup_key: str, connection: str, action: str, params: Mapping[str, Any]
+    ) -> JournalEntry:
+        """Record an action attempt before calling the service."""
+        with self.transaction() as tx:
+            return _journal.journal_begin(
+                tx, dedup_key, connection, action, params, self.now()
+            )
+
+    def journal_confirm(self, dedup_key: str, result: Mapping[str, Any]) -> None:
+        """Record what an action created, once the service confirmed it."""
+        with self.transaction() as tx:
+            _journal.journal_settle(tx, dedup_key, self.now(), result=result)
+
+    def journal_fail(self, dedup_key: str, error: str) -> None:
+        """Record that an action failed for certain (nothing was created)."""
+        with self.transaction() as tx:
+            _journal.journal_settle(tx, dedup_key, self.now(), error=error)
+
+    def journal_find(self, dedup_key: str) -> JournalEntry | None:
+        """Return the journal entry of a deduplication key."""
+        with self.transaction() as tx:
+            return _journal.journal_find(tx, dedup_key)
+
+    def outbox_claim(
+        self, plugin: str, lease: timedelta, limit: int = 100
+    ) -> list[ClaimedEvent]:
+        """Claim due events for ``plugin`` for the length of ``lease``."""
+        with self.transaction() as tx:
+            return _outbox.outbox_claim(tx, plugin, self.now(), lease, limit)
+
+    def outbox_complete(self, event_id: str, plugin: str) -> None:
+        """Mark an event as delivered to ``plugin``."""
+        with self.transaction() as tx:
+            _outbox.outbox_complete(tx, event_id, plugin)
+
+    def outbox_fail(
+        self,
+        event_id: str,
+        plugin: str,
+        error: str,
+        retry_in: timedelta,
+        max_attempts: int = 5,
+    ) -> bool:
+        """Count a failed delivery; return true when it became a dead letter."""
+        retry_at = self.now() + retry_in
+        with self.transaction() as tx:
+            return _outbox.outbox_fail(
+                tx, event_id, plugin, error, retry_at, max_attempts
+            )
+
+    def dead_letters(self, plugin: str | None = None) -> list[ClaimedEvent]:
+        """Return the deliveries that failed too often."""
+        with self.transaction() as tx:
+            return _outbox.outbox_dead(tx, plugin)
+
+    def start_run(self, connection: str, stream: str | None = None) -> str:
+        """Record the start of a run; return its id."""
+        run_id = new_id()
+        with self.transaction() as tx:
+            _journal.start_run(tx, run_id, connection, stream, self.now())
+        return run_id
+
+    def finish_run(
+        self, run_id: str, status: str, counts: RunCounts, message: str | None = None
+    ) -> None:
+        """Record the end of a run with its counts."""
+        with self.transaction() as tx:
+            _journal.finish_run(tx, run_id, status, counts, self.now(), message)
+
+    def record_receipt(self, connection: str, delivery_key: str) -> bool:
+        """Record a webhook delivery; false when it is a replay."""
+        with self.transaction() as tx:
+            return _journal.record_receipt(tx, connection, delivery_key, self.now())
+
+    # -- the protocols handed to connectors ---------------------------------
+
+    def vault(self, connection: str) -> _secrets.SQLCredentialVault:
+        """The encrypted credential vault of ``connection``."""
+        return _secrets.SQLCredentialVault(
+            self.engine, self.secrets, connection, self.now
+        )
+
+    def plugin_state(self, connection: str) -> SQLPluginState:
+        """The private key-value store of ``connection``."""
+        return SQLPluginState(self.engine, connection)
+
+    def budgets(self) -> SQLBudgetStore:
+        """Rate budgets shared by every process using this database."""
+        return SQLBudgetStore(self.engine)
+
+    def locks(self) -> SQLNamedLocks:
+        """Locks shared by every process using this database."""
+        return SQLNamedLocks(self.engine, self.now)

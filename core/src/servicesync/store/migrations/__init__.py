@@ -1,0 +1,1 @@
+"""Alembic migrations of the core's schema; plugins ship none."""

@@ -1,0 +1,1 @@
+"""Revisions of the core's schema, oldest first."""

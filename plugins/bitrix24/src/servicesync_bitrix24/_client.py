@@ -1,0 +1,301 @@
+"""Calls to a Bitrix24 portal: single methods, batches and fast listing.
+
+Built on the SDK's :class:`~servicesync_sdk.http.ServiceClient`, which paces
+calls with the portal's leaky bucket, waits out ``503 QUERY_LIMIT_EXCEEDED``
+and blocks only the method a ``429 OPERATION_TIME_LIMIT`` names. Inside a
+batch those two come back per sub-call in ``result_error``; :meth:`fast_list`
+waits them out itself and goes on from the last row it kept, so no row is
+lost and none is read twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from servicesync.contract import ConnectorContext
+from servicesync.errors import AuthenticationError, FatalError, MalformedResponse
+from servicesync.redaction import Redactor
+from servicesync_sdk.http import (
+    LeakyBucket,
+    RetryPolicy,
+    ServiceClient,
+    SlowedDown,
+    bitrix24_slow_down,
+)
+
+from servicesync_bitrix24._config import Bitrix24Config
+from servicesync_bitrix24._oauth import TokenKeeper
+from servicesync_bitrix24._php import build_query
+
+__all__ = ["BatchAnswer", "Bitrix24Client", "ListSpec", "MethodFailed"]
+
+logger = logging.getLogger(__name__)
+
+PAGE = 50
+BATCH = 50
+_OPERATING_SPAN = 660.0
+_SLOW = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"}
+
+
+class MethodFailed(FatalError):
+    """A method answered with an error that waiting will not cure.
+
+    Attributes:
+        code: the portal's error code, such as ``ERROR_METHOD_NOT_FOUND``.
+    """
+
+    def __init__(self, message: str, *, code: str, endpoint: str = "") -> None:
+        self.code = code
+        super().__init__(message, service="bitrix24", endpoint=endpoint)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAnswer:
+    """The parts of a batch answer, each keyed by command."""
+
+    result: Mapping[str, Any]
+    errors: Mapping[str, Mapping[str, Any]]
+    totals: Mapping[str, Any]
+    time: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ListSpec:
+    """How one list method pages by id.
+
+    Attributes:
+        method: such as ``crm.deal.list``.
+        id_filter: the filter field of the id (``ID``).
+        id_out: the id's key in the rows (``ID`` or ``id``).
+        rows_key: where the rows sit in ``result`` (``items``, ``tasks``), if
+            not at the top.
+        extra: further parameters, such as ``entityTypeId``.
+    """
+
+    method: str
+    id_filter: str = "ID"
+    id_out: str = "ID"
+    rows_key: str | None = None
+    extra: Mapping[str, Any] | None = None
+
+
+def _secrets(config: Bitrix24Config) -> list[str]:
+    values = [config.client_secret, config.access_token, config.refresh_token,
+              config.application_token]  # fmt: skip
+    if config.webhook_url:
+        values.append(config.webhook_url.rstrip("/").rsplit("/", 1)[-1])
+    return [v for v in values if v]
+
+
+class Bitrix24Client:
+    """One portal's REST API, paced by the plan's limits."""
+
+    def __init__(self, config: Bitrix24Config, context: ConnectorContext) -> None:
+        rate, burst = (5.0, 250.0) if config.plan == "enterprise" else (2.0, 50.0)
+        host = urlsplit(config.portal_url).netloc
+        self.config = config
+        self.context = context
+        self.redactor = Redactor(_secrets(config))
+        self.http = ServiceClient(
+            config.rest_base,
+            clock=context.clock,
+            service="bitrix24",
+            transport=context.transport,
+            redactor=self.redactor,
+            limiters=[LeakyBucket(f"bitrix24:{host}", rate, burst,
+                                  budgets=context.budgets)],
+            retry=RetryPolicy(max_elapsed=900.0, jitter=0.0),
+            slow_down=bitrix24_slow_down,
+            max_concurrency=1,
+        )  # fmt: skip
+        self._oauth_http = httpx.AsyncClient(transport=context.transport)
+        self.tokens = (
+            TokenKeeper(config, context, self._oauth_http)
+            if config.uses_oauth
+            else None
+        )
+        self.operating: dict[str, float] = {}
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self.http.aclose()
+        await self._oauth_http.aclose()
+
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        write: bool = False,
+    ) -> dict[str, Any]:
+        """Call ``method``; return the whole answer (``result``, ``time``...).
+
+        A ``429 OPERATION_TIME_LIMIT`` carries no reset time, so the call
+        waits for the ``operating_reset_at`` of the method's last good answer
+        (or a minute) and tries again, for at most eleven minutes: by then
+        every one-minute basket of the ten has dropped out.
+        """
+        waited = 0.0
+        while True:
+            try:
+                return await self._call_once(method, dict(params or {}), write)
+            except SlowedDown as exc:
+                if exc.reason != "OPERATION_TIME_LIMIT" or waited > _OPERATING_SPAN:
+                    raise
+                waited += await self._wait_out(method, {"error": exc.reason})
+
+    async def _call_once(
+        self, method: str, params: dict[str, Any], write: bool
+    ) -> dict[str, Any]:
+        try:
+            return await self._call(method, dict(params), write)
+        except AuthenticationError:
+            if self.tokens is None:
+                raise
+            # An access token can die early (revoked, clock skew): renew once.
+            await self.tokens.refresh()
+            return await self._call(method, dict(params), write)
+
+    async def _call(
+        self, method: str, body: dict[str, Any], write: bool
+    ) -> dict[str, Any]:
+        if self.tokens is not None:
+            body["auth"] = await self.tokens.token()
+        response = await self.http.post(
+            method, json=body, endpoint=method, idempotent=not write
+        )
+        answer = self.http.json(response, method)
+        if not isinstance(answer, dict):
+            raise MalformedResponse(
+                f"{method} answered with a non-object.",
+                service="bitrix24",
+                endpoint=method,
+            )
+        if response.status_code >= 400 or "error" in answer:
+            code = str(answer.get("error", response.status_code))
+            detail = self.redactor.text(str(answer.get("error_description", "")))
+            msg = f"Bitrix24 method {method!r} failed with {code!r}: {detail}"
+            raise MethodFailed(msg, code=code, endpoint=method)
+        self._note_time(method, answer.get("time"))
+        return answer
+
+    def _note_time(self, method: str, time: Any) -> None:
+        if isinstance(time, Mapping) and "operating_reset_at" in time:
+            self.operating[method] = float(time["operating_reset_at"])
+
+    async def batch(
+        self, cmd: Mapping[str, str], *, write: bool = False
+    ) -> BatchAnswer:
+        """Run up to 50 commands in one request; errors stay per command."""
+        answer = await self.call("batch", {"halt": 0, "cmd": dict(cmd)}, write=write)
+        outer = answer.get("result")
+        if not isinstance(outer, Mapping):
+            raise MalformedResponse(
+                "batch answered without a result object.",
+                service="bitrix24",
+                endpoint="batch",
+            )
+
+        def part(name: str) -> Mapping[str, Any]:
+            value = outer.get(name)
+            return value if isinstance(value, Mapping) else {}
+
+        return BatchAnswer(
+            part("result"),
+            part("result_error"),
+            part("result_total"),
+            answer.get("time", {}),
+        )
+
+    def portal_time(self, time: Mapping[str, Any]) -> datetime:
+        """Return the portal's clock reading carried by a ``time`` object."""
+        return datetime.fromtimestamp(float(time["start"]), UTC)
+
+    async def fast_list(
+        self,
+        spec: ListSpec,
+        *,
+        filters: Mapping[str, Any],
+        select: list[str],
+        after: int = 0,
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], BatchAnswer]]:
+        """Yield rows with id above ``after`` in id order, up to 2,500 per request.
+
+        Each request chains 50 ``start=-1`` pages, page ``k`` asking for ids
+        above the last id of page ``k-1``. Everything after the first short
+        page is ignored, whatever the portal put there.
+        """
+        while True:
+            answer = await self.batch(self._chain(spec, filters, select, after))
+            rows, finished, error = self._collect(spec, answer)
+            if rows:
+                after = int(rows[-1][spec.id_out])
+            yield rows, answer
+            if finished:
+                return
+            if error is not None:
+                await self._wait_out(spec.method, error)
+
+    def _chain(
+        self, spec: ListSpec, filters: Mapping[str, Any], select: list[str], after: int
+    ) -> dict[str, str]:
+        cmd: dict[str, str] = {}
+        path = f"[{spec.rows_key}]" if spec.rows_key else ""
+        for k in range(BATCH):
+            last = (
+                after
+                if k == 0
+                else f"$result[p{k - 1}]{path}[{PAGE - 1}][{spec.id_out}]"
+            )
+            params = {
+                **(spec.extra or {}),
+                "order": {spec.id_filter: "ASC"},
+                "filter": {**filters, f">{spec.id_filter}": last},
+                "select": select,
+                "start": -1,
+            }
+            cmd[f"p{k}"] = f"{spec.method}?{build_query(params)}"
+        return cmd
+
+    def _collect(
+        self, spec: ListSpec, answer: BatchAnswer
+    ) -> tuple[list[dict[str, Any]], bool, Mapping[str, Any] | None]:
+        rows: list[dict[str, Any]] = []
+        for k in range(BATCH):
+            key = f"p{k}"
+            if key in answer.errors:
+                error = answer.errors[key]
+                if str(error.get("error")) in _SLOW:
+                    return rows, False, error
+                code = str(error.get("error"))
+                msg = f"{spec.method} failed inside a batch with {code!r}."
+                raise MethodFailed(msg, code=code, endpoint=spec.method)
+            page = answer.result.get(key)
+            if spec.rows_key and isinstance(page, Mapping):
+                page = page.get(spec.rows_key)
+            if not isinstance(page, list):
+                raise MalformedResponse(
+                    f"{spec.method} returned no list in a batch.",
+                    service="bitrix24",
+                    endpoint=spec.method,
+                )
+            rows.extend(page)
+            if len(page) < PAGE:
+                return rows, True, None
+        return rows, False, None
+
+    async def _wait_out(self, method: str, error: Mapping[str, Any]) -> float:
+        now = self.context.clock.now().timestamp()
+        wait = 1.0
+        if error.get("error") == "OPERATION_TIME_LIMIT":
+            reset = self.operating.get(method, 0.0)
+            wait = reset - now if reset > now else 60.0
+        logger.info("Bitrix24 asked to slow down %s; waiting %.0fs", method, wait)
+        await self.context.clock.sleep(wait)
+        return wait

@@ -1,0 +1,67 @@
+"""Event deliveries from the portal: outgoing webhooks and ``event.bind``.
+
+A delivery is a form-encoded POST naming the event and the object's id
+(``data[FIELDS][ID]``). The portal signs nothing; it carries the
+``auth[application_token]`` of the app or outgoing webhook, compared here in
+constant time with the configured one. The delivery only names the object,
+so the answer asks the engine to re-read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from servicesync.contract import (
+    RecordRef,
+    WebhookHandler,
+    WebhookRequest,
+    WebhookResponse,
+)
+from servicesync.errors import WebhookRejected
+
+from servicesync_bitrix24._php import parse_query
+
+__all__ = ["Bitrix24WebhookHandler"]
+
+_STREAM_BY_PREFIX = (
+    ("ONCRMDEAL", "deals"),
+    ("ONCRMCOMPANY", "companies"),
+    ("ONCRMCONTACT", "contacts"),
+    ("ONTASK", "tasks"),
+)
+
+
+class Bitrix24WebhookHandler(WebhookHandler):
+    """Checks a delivery's application token and names the record to re-read."""
+
+    def __init__(self, application_token: str | None) -> None:
+        self._token = application_token
+
+    async def handle(self, request: WebhookRequest) -> WebhookResponse:
+        """Verify the token, then answer with a delivery key and a reference.
+
+        Raises:
+            WebhookRejected: no token is configured, or the delivery's differs.
+        """
+        form = parse_query(request.body.decode("utf-8", errors="replace"))
+        auth = form.get("auth") if isinstance(form.get("auth"), dict) else {}
+        given = str(auth.get("application_token", ""))
+        if not self._token or not hmac.compare_digest(
+            given.encode(), self._token.encode()
+        ):
+            raise WebhookRejected(
+                "The Bitrix24 delivery carries a wrong or missing application token.",
+                status=401,
+                service="bitrix24",
+            )
+        event = str(form.get("event", "")).upper()
+        data = form.get("data") if isinstance(form.get("data"), dict) else {}
+        fields = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else {}
+        object_id = str(fields.get("ID", ""))
+        handler = str(form.get("event_handler_id", ""))
+        raw_key = f"{handler}:{event}:{object_id}:{form.get('ts', '')}"
+        key = hashlib.sha256(raw_key.encode()).hexdigest()
+        stream = next((s for p, s in _STREAM_BY_PREFIX if event.startswith(p)), None)
+        refs = [RecordRef(stream, object_id)] if stream and object_id else []
+        return WebhookResponse(status=200, delivery_key=key, references=refs)

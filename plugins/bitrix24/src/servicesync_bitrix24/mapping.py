@@ -1,0 +1,123 @@
+"""The default mapping of Bitrix24 deals and stages to domain fields.
+
+Pure functions: a raw deal in, a plain dict out, so the engine (or a user's
+own mapping) decides what to do with it.
+
+Output of :func:`map_deal`::
+
+    external_id     "410"
+    title           "New Deal #1"
+    stage_id        "C1:NEW"
+    stage_semantics "process" | "success" | "failure"
+    category_id     "1"
+    amount          "1000000.00"   (a Decimal written as a string)
+    currency        "EUR"
+    company_id      "9" or None
+    contact_id      "84" or None
+    owner_id        "1" or None
+    created_at      "2024-08-30T14:29:00+02:00" (aware ISO) or None
+    modified_at     ...
+    begins_on, closes_on
+    custom          {"UF_CRM_...": value, ...}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from servicesync.errors import MappingError
+
+__all__ = ["DEFAULT_FUNNEL", "funnel_stage", "map_deal", "semantics_of"]
+
+DEFAULT_FUNNEL = (
+    "acquaintance", "diagnostics", "proposal", "statement_of_work",
+    "negotiation", "contract_signed", "won", "lost",
+)  # fmt: skip
+
+_LETTERS = {"P": "process", "S": "success", "F": "failure"}
+
+
+def _id(value: Any) -> str | None:
+    text = "" if value is None else str(value)
+    return None if text in ("", "0") else text
+
+
+def _moment(value: Any, field: str) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise MappingError(
+            f"The deal field {field!r} holds {value!r}, not a date."
+        ) from exc
+    if moment.tzinfo is None:
+        raise MappingError(
+            f"The deal field {field!r} holds {value!r} without an offset."
+        )
+    return moment.isoformat()
+
+
+def _amount(value: Any) -> str:
+    try:
+        return str(Decimal(str(value or "0")).quantize(Decimal("0.01")))
+    except InvalidOperation as exc:
+        raise MappingError(f"The deal amount {value!r} is not a number.") from exc
+
+
+def semantics_of(letter_or_word: str | None) -> str:
+    """Read ``P``/``S``/``F`` or a semantics word as process, success or failure."""
+    value = (letter_or_word or "P").strip()
+    if value in _LETTERS:
+        return _LETTERS[value]
+    if value == "apology":
+        return "failure"
+    if value in ("process", "success", "failure"):
+        return value
+    raise MappingError(f"The stage semantics {value!r} is unknown.")
+
+
+def map_deal(deal: Mapping[str, Any]) -> dict[str, Any]:
+    """Map a raw ``crm.deal.get``/``list`` row to domain fields."""
+    if not deal.get("ID"):
+        raise MappingError("The deal has no ID.")
+    return {
+        "external_id": str(deal["ID"]),
+        "title": str(deal.get("TITLE") or ""),
+        "stage_id": deal.get("STAGE_ID"),
+        "stage_semantics": semantics_of(deal.get("STAGE_SEMANTIC_ID")),
+        "category_id": str(deal.get("CATEGORY_ID") or "0"),
+        "amount": _amount(deal.get("OPPORTUNITY")),
+        "currency": deal.get("CURRENCY_ID"),
+        "company_id": _id(deal.get("COMPANY_ID")),
+        "contact_id": _id(deal.get("CONTACT_ID")),
+        "owner_id": _id(deal.get("ASSIGNED_BY_ID")),
+        "created_at": _moment(deal.get("DATE_CREATE"), "DATE_CREATE"),
+        "modified_at": _moment(deal.get("DATE_MODIFY"), "DATE_MODIFY"),
+        "begins_on": _moment(deal.get("BEGINDATE"), "BEGINDATE"),
+        "closes_on": _moment(deal.get("CLOSEDATE"), "CLOSEDATE"),
+        "custom": {k: v for k, v in deal.items() if str(k).startswith("UF_CRM")},
+    }
+
+
+def funnel_stage(stage: Mapping[str, Any], position: int, process_count: int) -> str:
+    """Map a ``crm.status.list`` stage to a default funnel code.
+
+    Success stages map to ``won``, failure and apology stages to ``lost``.
+    The ``process`` stages of a pipeline, ``position`` of ``process_count``
+    in sort order, spread over the six open funnel codes in order.
+    """
+    extra = stage.get("EXTRA") if isinstance(stage.get("EXTRA"), Mapping) else {}
+    meaning = semantics_of(extra.get("SEMANTICS") or stage.get("SEMANTICS"))
+    if meaning == "success":
+        return "won"
+    if meaning == "failure":
+        return "lost"
+    open_codes = DEFAULT_FUNNEL[:6]
+    if process_count <= 1:
+        return open_codes[0]
+    index = round(position * (len(open_codes) - 1) / (process_count - 1))
+    return open_codes[min(index, len(open_codes) - 1)]

@@ -1,0 +1,107 @@
+"""The Jira Cloud connector."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from servicesync.contract import (
+    Action,
+    Connector,
+    ConnectorContext,
+    Stream,
+    WebhookHandler,
+)
+
+from servicesync_jira._actions_project import AddTeam, CreateMilestone, CreateProject
+from servicesync_jira._actions_tasks import CreateTasks
+from servicesync_jira._client import API, build_client
+from servicesync_jira._config import JiraConfig
+from servicesync_jira._directory import Directory
+from servicesync_jira._errors import raise_for_status
+from servicesync_jira._streams import IssuesStream, ProjectsStream
+from servicesync_jira._webhooks import JiraWebhookHandler
+
+__all__ = ["JiraConnector"]
+
+_MAX_SEARCH_PAGES = 1000
+
+
+class JiraConnector(Connector[JiraConfig]):
+    """Projects, milestones, tasks and team in Jira Cloud; issues read back."""
+
+    name = "jira"
+    config_model = JiraConfig
+    secret_fields = frozenset(
+        {"api_token", "access_token", "client_secret", "webhook_secret"}
+    )
+
+    def __init__(self, config: JiraConfig, context: ConnectorContext) -> None:
+        super().__init__(config, context)
+        self.client = build_client(config, context)
+        self.directory = Directory(self.client)
+        self.tasks = CreateTasks(self)
+
+    def streams(self) -> Sequence[Stream]:
+        return [ProjectsStream(self), IssuesStream(self)]
+
+    def actions(self) -> Mapping[str, Action[Any]]:
+        found: list[Action[Any]] = [
+            CreateProject(self),
+            CreateMilestone(self),
+            self.tasks,
+            AddTeam(self),
+        ]
+        return {a.name: a for a in found}
+
+    def webhook_handler(self) -> WebhookHandler | None:
+        return JiraWebhookHandler(self)
+
+    async def check(self) -> None:
+        response = await self.client.get(f"{API}/myself")
+        raise_for_status(response, "tell who the connection acts as")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def search_pages(
+        self, jql: str, fields: list[str], page_size: int = 100
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield pages of ``POST /search/jql``, following ``nextPageToken``."""
+        token: str | None = None
+        for _ in range(_MAX_SEARCH_PAGES):
+            body: dict[str, Any] = {
+                "jql": jql,
+                "fields": fields,
+                "maxResults": page_size,
+            }
+            if token:
+                body["nextPageToken"] = token
+            response = await self.client.post(
+                f"{API}/search/jql", json=body, idempotent=True
+            )
+            raise_for_status(response, "search issues")
+            data = self.client.json(response)
+            yield list(data.get("issues", []))
+            token = data.get("nextPageToken")
+            if data.get("isLast", True) or not token:
+                return
+
+    async def search(
+        self, jql: str, fields: list[str]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield every issue ``jql`` finds."""
+        async for page in self.search_pages(jql, fields):
+            for issue in page:
+                yield issue
+
+    def key_floor(self, project_key: str) -> int | None:
+        """Return the issue number below which nothing of ours is missing, if known."""
+        raw = self.context.state.get(f"keyfloor:{project_key}")
+        return int(raw) if raw is not None else None
+
+    def remember_key_floor(self, project_key: str, number: int) -> None:
+        """Raise the known floor of ``project_key``'s issue numbers to ``number``."""
+        current = self.key_floor(project_key)
+        if current is None or number > current:
+            self.context.state.put(f"keyfloor:{project_key}", str(number))

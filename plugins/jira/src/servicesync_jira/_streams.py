@@ -1,0 +1,146 @@
+"""Reading projects and issues, and summing up progress per milestone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from servicesync.contract import Page, Record, Stream, StreamState
+
+from servicesync_jira._client import API
+from servicesync_jira._errors import raise_for_status
+from servicesync_jira._timefmt import to_epoch_ms
+
+if TYPE_CHECKING:
+    from servicesync_jira._connector import JiraConnector
+
+__all__ = [
+    "ISSUE_FIELDS",
+    "IssuesStream",
+    "Progress",
+    "ProjectsStream",
+    "milestone_progress",
+]
+
+ISSUE_FIELDS = [
+    "summary",
+    "status",
+    "labels",
+    "assignee",
+    "fixVersions",
+    "parent",
+    "duedate",
+    "project",
+    "issuetype",
+    "created",
+    "updated",
+]
+_PROJECT_PAGE = 50
+_ISSUE_PAGE = 100
+
+
+class ProjectsStream(Stream):
+    """Every project the connection can see, read in full each time."""
+
+    name = "projects"
+    record_type = "project"
+    incremental = False
+
+    def __init__(self, connector: JiraConnector) -> None:
+        self.connector = connector
+
+    async def read(self, state: StreamState) -> AsyncIterator[Page]:
+        client, start = self.connector.client, 0
+        while True:
+            response = await client.get(
+                f"{API}/project/search",
+                params={"startAt": start, "maxResults": _PROJECT_PAGE},
+            )
+            raise_for_status(response, "list projects")
+            body = client.json(response)
+            values = body.get("values", [])
+            records = [Record.of(p["id"], p) for p in values]
+            if body.get("isLast", True) or not values:
+                yield Page(records, state)
+                return
+            yield Page(records, state)
+            start += len(values)
+
+
+class IssuesStream(Stream):
+    """Issues changed within the state's window, by ``updated``, in id order.
+
+    The window ends ``search_settle_seconds`` before now, because the search
+    index shows writes late; what it has not shown yet falls in the next
+    window. Bounds go into JQL as epoch milliseconds.
+    """
+
+    name = "issues"
+    record_type = "task"
+
+    def __init__(
+        self, connector: JiraConnector, project_keys: Iterable[str] = ()
+    ) -> None:
+        self.connector = connector
+        self.project_keys = list(project_keys)
+
+    async def read(self, state: StreamState) -> AsyncIterator[Page]:
+        if not state.in_window:
+            settle = timedelta(seconds=self.connector.config.search_settle_seconds)
+            state = state.open_window(
+                state.cursor, self.connector.context.clock.now() - settle
+            )
+        jql = self._jql(state)
+        last: str | None = state.resume_after
+        async for page in self.connector.search_pages(jql, ISSUE_FIELDS, _ISSUE_PAGE):
+            records = [Record.of(i["id"], i) for i in page]
+            if records:
+                last = records[-1].external_id
+            yield Page(records, state.resume_at(last) if last else state)
+        yield Page([], state.complete_window())
+
+    def _jql(self, state: StreamState) -> str:
+        clauses = []
+        if self.project_keys:
+            clauses.append(f"project in ({', '.join(self.project_keys)})")
+        if state.window_start is not None:
+            clauses.append(f"updated >= {to_epoch_ms(state.window_start)}")
+        assert state.window_end is not None
+        clauses.append(f"updated < {to_epoch_ms(state.window_end)}")
+        if state.resume_after:
+            clauses.append(f"id > {state.resume_after}")
+        return " AND ".join(clauses) + " ORDER BY id ASC"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How much of one milestone is done."""
+
+    done: int
+    total: int
+
+    @property
+    def ratio(self) -> float:
+        """The share done, 0 when the milestone has no tasks."""
+        return self.done / self.total if self.total else 0.0
+
+
+def milestone_progress(issues: Iterable[Mapping[str, Any]]) -> dict[str, Progress]:
+    """Count done and total tasks per milestone (version id or parent epic key).
+
+    An issue is done when its status category is ``done``.
+    """
+    counts: dict[str, list[int]] = {}
+    for issue in issues:
+        fields = issue.get("fields") or {}
+        category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
+        milestones = [str(v["id"]) for v in fields.get("fixVersions") or []]
+        if fields.get("parent"):
+            milestones.append(str(fields["parent"]["key"]))
+        for milestone in milestones:
+            tally = counts.setdefault(milestone, [0, 0])
+            tally[0] += category == "done"
+            tally[1] += 1
+    return {m: Progress(done, total) for m, (done, total) in counts.items()}

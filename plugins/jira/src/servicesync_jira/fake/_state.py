@@ -1,0 +1,249 @@
+"""The fake site's data: users, projects, roles and versions."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from servicesync import Clock
+
+from servicesync_jira._timefmt import format_jira_time
+from servicesync_jira.fake._errors import FakeJiraError
+
+__all__ = ["FakeUser", "SiteState"]
+
+_KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+
+_ISSUE_TYPES = [
+    {"id": "10001", "name": "Task", "subtask": False, "hierarchyLevel": 0},
+    {"id": "10002", "name": "Epic", "subtask": False, "hierarchyLevel": 1},
+    {"id": "10003", "name": "Subtask", "subtask": True, "hierarchyLevel": -1},
+]
+_ROLES = {"10002": "Administrators", "10100": "Member", "10101": "Viewer"}
+
+
+@dataclass
+class FakeUser:
+    """A user of the fake site.
+
+    Attributes:
+        email_visible: false when the user's profile hides the address, so
+            a search by email finds nobody and the record has no address.
+    """
+
+    account_id: str
+    email: str
+    display_name: str
+    email_visible: bool = True
+    active: bool = True
+
+
+@dataclass
+class SiteState:
+    """Everything the fake site stores, with the rules Jira applies to it."""
+
+    clock: Clock
+    base_url: str = "https://fake.atlassian.net"
+    users: dict[str, FakeUser] = field(default_factory=dict)
+    projects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    role_actors: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10000))
+
+    def next_id(self) -> str:
+        """Return a fresh numeric id as a string."""
+        return str(next(self._ids))
+
+    def now_text(self) -> str:
+        """Return the clock's time in Jira's format."""
+        return format_jira_time(self.clock.now())
+
+    # Users ------------------------------------------------------------
+
+    def add_user(
+        self, email: str, display_name: str, *, email_visible: bool = True
+    ) -> FakeUser:
+        """Create a user and return it."""
+        user = FakeUser(
+            f"5b10a2844c2016570{len(self.users):07d}",
+            email,
+            display_name,
+            email_visible,
+        )
+        self.users[user.account_id] = user
+        return user
+
+    def user_json(self, user: FakeUser) -> dict[str, Any]:
+        """Return a user as the API shows it, honouring email privacy."""
+        body: dict[str, Any] = {
+            "self": f"{self.base_url}/rest/api/3/user?accountId={user.account_id}",
+            "accountId": user.account_id,
+            "accountType": "atlassian",
+            "displayName": user.display_name,
+            "active": user.active,
+            "timeZone": "Etc/UTC",
+        }
+        if user.email_visible:
+            body["emailAddress"] = user.email
+        return body
+
+    def search_users(self, query: str) -> list[FakeUser]:
+        """Find users whose visible email or display name starts with ``query``."""
+        wanted = query.strip().lower()
+        found = []
+        for user in self.users.values():
+            names = [user.display_name.lower()]
+            if user.email_visible:
+                names.append(user.email.lower())
+            if wanted and any(n.startswith(wanted) for n in names):
+                found.append(user)
+        return found
+
+    # Projects ---------------------------------------------------------
+
+    def create_project(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a project from a ``CreateProjectDetails`` body."""
+        key = str(body.get("key", ""))
+        errors: dict[str, str] = {}
+        if not _KEY_PATTERN.match(key):
+            errors["projectKey"] = (
+                "Project keys must start with an uppercase letter, followed by "
+                "one or more uppercase alphanumeric characters."
+            )
+        elif key in self.projects:
+            errors["projectKey"] = f"Project '{key}' uses this project key."
+        if not body.get("name"):
+            errors["projectName"] = "You must specify a valid project name."
+        elif any(p["name"] == body["name"] for p in self.projects.values()):
+            errors["projectName"] = "A project with that name already exists."
+        if body.get("leadAccountId") not in self.users:
+            errors["projectLead"] = "You must specify a valid project lead."
+        if errors:
+            raise FakeJiraError(400, errors=errors)
+        project_id = self.next_id()
+        self.projects[key] = {
+            "id": project_id,
+            "key": key,
+            "name": body["name"],
+            "description": body.get("description", ""),
+            "projectTypeKey": body.get("projectTypeKey", "software"),
+            "lead": body["leadAccountId"],
+            "created": self.clock.now(),
+        }
+        return {
+            "id": int(project_id),
+            "key": key,
+            "self": f"{self.base_url}/rest/api/3/project/{project_id}",
+        }
+
+    def project(self, id_or_key: str) -> dict[str, Any]:
+        """Return the stored project by id or key.
+
+        Raises:
+            FakeJiraError: 404 when there is none.
+        """
+        for project in self.projects.values():
+            if id_or_key in (project["key"], project["id"]):
+                return project
+        raise FakeJiraError(404, [f"No project could be found with key '{id_or_key}'."])
+
+    def project_json(self, project: dict[str, Any]) -> dict[str, Any]:
+        """Return a project as ``GET /project/{key}`` shows it."""
+        roles = {
+            name: f"{self.base_url}/rest/api/3/project/{project['id']}/role/{rid}"
+            for rid, name in _ROLES.items()
+        }
+        return {
+            "self": f"{self.base_url}/rest/api/3/project/{project['id']}",
+            "id": project["id"],
+            "key": project["key"],
+            "name": project["name"],
+            "description": project["description"],
+            "projectTypeKey": project["projectTypeKey"],
+            "simplified": False,
+            "style": "classic",
+            "isPrivate": False,
+            "lead": self.user_json(self.users[project["lead"]]),
+            "issueTypes": [dict(t) for t in _ISSUE_TYPES],
+            "roles": roles,
+        }
+
+    # Roles ------------------------------------------------------------
+
+    def role_urls(self, id_or_key: str) -> dict[str, str]:
+        """Return the project's role names and their addresses."""
+        return self.project_json(self.project(id_or_key))["roles"]  # type: ignore[no-any-return]
+
+    def add_role_actors(
+        self, id_or_key: str, role_id: str, account_ids: list[str]
+    ) -> dict[str, Any]:
+        """Add users to a project role; unknown users fail the whole call."""
+        project = self.project(id_or_key)
+        if role_id not in _ROLES:
+            raise FakeJiraError(404, [f"No project role with id '{role_id}'."])
+        unknown = [a for a in account_ids if a not in self.users]
+        if unknown:
+            msg = f"We couldn't find the user with account ID '{unknown[0]}'."
+            raise FakeJiraError(400, [msg])
+        actors = self.role_actors.setdefault((project["id"], role_id), [])
+        actors.extend(a for a in account_ids if a not in actors)
+        return self.role_json(project, role_id)
+
+    def role_json(self, project: dict[str, Any], role_id: str) -> dict[str, Any]:
+        """Return a project role with its actors."""
+        actors = self.role_actors.get((project["id"], role_id), [])
+        return {
+            "self": f"{self.base_url}/rest/api/3/project/{project['id']}"
+            f"/role/{role_id}",
+            "name": _ROLES[role_id],
+            "id": int(role_id),
+            "actors": [
+                {
+                    "id": index + 1,
+                    "displayName": self.users[a].display_name,
+                    "type": "atlassian-user-role-actor",
+                    "actorUser": {"accountId": a},
+                }
+                for index, a in enumerate(actors)
+            ],
+        }
+
+    # Versions ---------------------------------------------------------
+
+    def create_version(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a version from a ``Version`` body."""
+        ref = str(body.get("projectId") or body.get("project") or "")
+        project = self.project(ref)
+        name = str(body.get("name", "")).strip()
+        if not name:
+            raise FakeJiraError(
+                400, errors={"name": "You must specify a valid version name"}
+            )
+        if any(
+            v["projectId"] == int(project["id"]) and v["name"] == name
+            for v in self.versions.values()
+        ):
+            msg = "A version with this name already exists in this project."
+            raise FakeJiraError(400, errors={"name": msg})
+        version_id = self.next_id()
+        version = {
+            "self": f"{self.base_url}/rest/api/3/version/{version_id}",
+            "id": version_id,
+            "name": name,
+            "description": body.get("description", ""),
+            "archived": bool(body.get("archived", False)),
+            "released": bool(body.get("released", False)),
+            "projectId": int(project["id"]),
+        }
+        for date_field in ("startDate", "releaseDate"):
+            if body.get(date_field):
+                version[date_field] = body[date_field]
+        self.versions[version_id] = version
+        return dict(version)
+
+    def project_versions(self, id_or_key: str) -> list[dict[str, Any]]:
+        """Return a project's versions in creation order."""
+        project_id = int(self.project(id_or_key)["id"])
+        return [dict(v) for v in self.versions.values() if v["projectId"] == project_id]

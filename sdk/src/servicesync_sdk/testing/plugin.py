@@ -1,0 +1,3 @@
+"""Pytest plugin registered by the SDK through the ``pytest11`` entry point."""
+
+from __future__ import annotations

@@ -29,7 +29,7 @@ help:
 sync: .venv/.synced
 
 demo: sync
-	$(RUN) python -m servicesync.demo
+	$(RUN) python -m demo
 
 lint: sync
 	$(RUN) ruff check .

@@ -4,7 +4,6 @@ import logging
 from pathlib import Path
 
 import pytest
-
 from servicesync.config import load_config, parse_config
 from servicesync.errors import ConfigError
 
@@ -43,7 +42,9 @@ def test_load_config_resolves_environment_references(tmp_path: Path) -> None:
     settings = config.connections["crm"].settings
     assert settings["webhook_url"] == "https://p.example/rest/1/abcdef123/"
     assert "https://p.example/rest/1/abcdef123/" in config.secret_values
-    assert config.connections["crm"].mapping.values["stage"] == {"C1:NEW": "acquaintance"}
+    assert config.connections["crm"].mapping.values["stage"] == {
+        "C1:NEW": "acquaintance"
+    }
     assert config.flows["won"].on_stage == "contract_signed"
 
 
@@ -54,7 +55,9 @@ def test_load_config_makes_relative_sqlite_path_absolute(tmp_path: Path) -> None
 
 
 def test_load_config_unknown_key_names_file_and_key(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD + '\n[connections.crm.schedule]\nevery = 60\nevry = 5\n')
+    path = write(
+        tmp_path, GOOD + "\n[connections.crm.schedule]\nevery = 60\nevry = 5\n"
+    )
 
     with pytest.raises(ConfigError) as caught:
         load_config(path, env={"B24_HOOK": "x"})
@@ -65,7 +68,9 @@ def test_load_config_unknown_key_names_file_and_key(tmp_path: Path) -> None:
 
 
 def test_load_config_wrong_type_names_key_and_expectation(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD.replace('plugin = "jira"', 'plugin = "jira"\nenabled = "maybe"'))
+    path = write(
+        tmp_path, GOOD.replace('plugin = "jira"', 'plugin = "jira"\nenabled = "maybe"')
+    )
 
     with pytest.raises(ConfigError) as caught:
         load_config(path, env={"B24_HOOK": "x"})

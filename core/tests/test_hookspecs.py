@@ -4,7 +4,6 @@ import inspect
 from pathlib import Path
 
 import pytest
-
 from servicesync import hookspecs
 
 DOCS = Path(__file__).parents[2] / "docs" / "hooks.md"
@@ -28,7 +27,9 @@ def test_hookspec_documented_with_its_signature(name: str, function: object) -> 
 
 
 @pytest.mark.parametrize(("name", "function"), SPECS, ids=[name for name, _ in SPECS])
-def test_hookspec_docstring_says_what_the_return_means(name: str, function: object) -> None:
+def test_hookspec_docstring_says_what_the_return_means(
+    name: str, function: object
+) -> None:
     doc = inspect.getdoc(function) or ""
 
     assert "Returns:" in doc

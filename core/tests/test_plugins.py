@@ -11,7 +11,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
 from servicesync import hookimpl
 from servicesync.contract import Connector, ConnectorConfig, Stream
 from servicesync.errors import PluginError
@@ -125,7 +124,9 @@ def installed_test_plugins(tmp_path: Path) -> dict[str, str]:
     for dist, module in (("goodplug", "goodplug"), ("brokenplug", "brokenplug")):
         info = tmp_path / f"{dist}-1.2.3.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n"
+        )
         (info / "entry_points.txt").write_text(
             f"[servicesync.plugins]\n{dist} = {module}\n"
         )

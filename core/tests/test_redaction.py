@@ -3,7 +3,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from servicesync.logs import RedactingFilter, forget_secrets, register_secrets
 from servicesync.redaction import MASK, Redactor
 
@@ -15,7 +14,10 @@ def test_redactor_url_masks_path_secret_and_params() -> None:
         "https://u:pw@portal.example/rest/1/w3bh00kc0de/crm.deal.list?auth=tok123&start=0"
     )
 
-    assert url == f"https://{MASK}@portal.example/rest/1/{MASK}/crm.deal.list?auth={MASK}&start=0"
+    assert (
+        url
+        == f"https://{MASK}@portal.example/rest/1/{MASK}/crm.deal.list?auth={MASK}&start=0"
+    )
 
 
 def test_redactor_headers_masks_authorization_whatever_its_case() -> None:

@@ -54,7 +54,7 @@ class StoreConfig(_Strict):
 
     url: str = Field(
         default="sqlite:///servicesync.db",
-        description="SQLAlchemy URL; a relative SQLite path is read from the config's folder.",
+        description="SQLAlchemy URL; a relative SQLite path starts at the config.",
     )
 
 
@@ -64,7 +64,7 @@ class PluginsConfig(_Strict):
     enabled: list[str] | None = None
 
 
-class Mapping_(_Strict):  # noqa: N801 - ``Mapping`` would shadow the ABC
+class Mapping_(_Strict):
     """How a connection's records become domain records.
 
     Attributes:
@@ -102,10 +102,18 @@ class FlowConfig(_Strict):
     type: Literal["won_deal"]
     source: str = Field(description="The CRM connection the deals come from.")
     target: str = Field(description="The delivery connection projects are made in.")
-    on_stage: str = Field(default="contract_signed", description="The funnel stage that fires the flow.")
+    on_stage: str = Field(
+        default="contract_signed", description="The funnel stage that fires the flow."
+    )
     enabled: bool = True
-    since: str | None = Field(default=None, description="Only changes after this ISO date fire the flow.")
+    since: str | None = Field(
+        default=None, description="Only changes after this ISO date fire the flow."
+    )
     on_lost: Literal["leave", "mark", "archive"] = "mark"
+    link_field: str | None = Field(
+        default="UF_CRM_SERVICESYNC_PROJECT",
+        description="The deal field that receives the project's link; none to skip.",
+    )
     pinned: dict[str, list[str]] = Field(
         default={}, description="Role to expert emails that are always on the team."
     )
@@ -171,7 +179,9 @@ class Config(_Strict):
             yield key, ("<connections>" if key == "connections" else value)
 
 
-def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None
+) -> Config:
     """Read, resolve and validate a config file.
 
     Args:
@@ -190,7 +200,9 @@ def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None =
         msg = "The config file does not exist; create one with 'servicesync init'."
         raise ConfigError(msg, path=str(file)) from None
     except OSError as exc:
-        raise ConfigError(f"The config file cannot be read: {exc.strerror}.", path=str(file)) from None
+        raise ConfigError(
+            f"The config file cannot be read: {exc.strerror}.", path=str(file)
+        ) from None
     return parse_config(text, path=file, env=env)
 
 
@@ -223,9 +235,14 @@ def _resolve(
     secrets: set[str],
 ) -> Any:
     if isinstance(node, dict):
-        return {k: _resolve(v, env, where, (*keys, k), secrets) for k, v in node.items()}
+        return {
+            k: _resolve(v, env, where, (*keys, k), secrets) for k, v in node.items()
+        }
     if isinstance(node, list):
-        return [_resolve(v, env, where, (*keys, str(i)), secrets) for i, v in enumerate(node)]
+        return [
+            _resolve(v, env, where, (*keys, str(i)), secrets)
+            for i, v in enumerate(node)
+        ]
     if not isinstance(node, str):
         return node
 
@@ -250,7 +267,11 @@ def _resolve(
 
 
 def _looks_secret(keys: tuple[str, ...]) -> bool:
-    return len(keys) >= 3 and keys[0] == "connections" and bool(_SECRET_NAME.search(keys[-1]))
+    return (
+        len(keys) >= 3
+        and keys[0] == "connections"
+        and bool(_SECRET_NAME.search(keys[-1]))
+    )
 
 
 def _config_error(exc: ValidationError, where: str) -> ConfigError:

@@ -273,7 +273,9 @@ class CredentialVault(Protocol):
 class BudgetStore(Protocol):
     """Rate-limit budgets shared by every process that talks to one service."""
 
-    def take(self, key: str, cost: float, rate: float, burst: float, now: float) -> float:
+    def take(
+        self, key: str, cost: float, rate: float, burst: float, now: float
+    ) -> float:
         """Take ``cost`` from the leaky bucket ``key``; return seconds to wait first.
 
         The bucket drains ``rate`` units a second and holds ``burst`` at most.
@@ -286,7 +288,7 @@ class NamedLocks(Protocol):
     """Locks that one process at a time may hold, across processes."""
 
     def try_acquire(self, name: str, owner: str, ttl: float) -> bool:
-        """Take ``name`` for ``owner`` for ``ttl`` seconds; false if another holds it."""
+        """Take ``name`` for ``owner`` for ``ttl`` seconds; false if it is held."""
         ...
 
     def release(self, name: str, owner: str) -> None:
@@ -362,7 +364,9 @@ class Connector(ABC, Generic[C]):
         """Return the handler for incoming deliveries, or ``None``."""
         return None
 
-    def map_record(self, stream: str, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    def map_record(
+        self, stream: str, payload: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
         """Turn a raw record into domain fields, by the plugin's default mapping.
 
         The result is a flat mapping of domain field names (see

@@ -54,7 +54,9 @@ class ConfigError(ServiceSyncError):
         key: the dotted key that is wrong, when one key is to blame.
     """
 
-    def __init__(self, message: str, *, path: str | None = None, key: str | None = None):
+    def __init__(
+        self, message: str, *, path: str | None = None, key: str | None = None
+    ):
         self.path = path
         self.key = key
         where = ": ".join(part for part in (path, key) if part)
@@ -85,9 +87,7 @@ class ConnectorError(ServiceSyncError):
         endpoint: the method or path that failed, already redacted.
     """
 
-    def __init__(
-        self, message: str, *, service: str = "", endpoint: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, service: str = "", endpoint: str = "") -> None:
         self.service = service
         self.endpoint = endpoint
         super().__init__(message)

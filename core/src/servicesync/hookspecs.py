@@ -92,7 +92,9 @@ def on_deal_stage_changed(
 
 
 @hookspec
-def on_project_created(event_id: str, project: dict[str, Any], deal: dict[str, Any]) -> None:
+def on_project_created(
+    event_id: str, project: dict[str, Any], deal: dict[str, Any]
+) -> None:
     """React to a delivery project created for a won deal.
 
     Args:

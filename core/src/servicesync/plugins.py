@@ -137,7 +137,7 @@ def _discover(
         logger.debug("Plugin %r failed to load", entry_point.name, exc_info=exc)
         failures.append(PluginLoadFailure(entry_point.name, reason))
 
-    extensions: ExtensionManager
+    extensions: ExtensionManager[Any]
     if wanted is None:
         extensions = ExtensionManager(
             ENTRY_POINT_GROUP, on_load_failure_callback=on_failure

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from servicesync import SystemClock, hookimpl
 
+from servicesync_sdk import _scaffold
 from servicesync_sdk.fakes._discovery import FakeNotFoundError, load_fake
 from servicesync_sdk.fakes._serve import serve_forever
 from servicesync_sdk.fakes._service import FakeService
@@ -27,8 +28,9 @@ logger = logging.getLogger(__name__)
 
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
-    """Add ``servicesync fake``."""
+    """Add ``servicesync fake`` and ``servicesync plugin new``."""
     app.command("fake")(fake)
+    _scaffold.register(app)
 
 
 def fake(

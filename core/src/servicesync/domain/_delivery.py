@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
@@ -13,6 +14,7 @@ from servicesync.domain._base import (
     currency_field,
     decimal_field,
     id_field,
+    json_field,
     time_field,
 )
 from servicesync.domain._columns import EnumText
@@ -55,6 +57,7 @@ class Project(SQLModel, table=True):
     currency: Currency = currency_field("EUR")
     start_date: date | None = None
     end_date: date | None = None
+    team_explanation: dict[str, Any] = json_field(dict)
 
 
 class ProjectMember(SQLModel, table=True):

@@ -8,21 +8,28 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-
-from servicesync.domain import Deal, Pipeline, Service, Stage, StageChange, default_pipeline
+from servicesync.domain import (
+    Deal,
+    Pipeline,
+    Service,
+    Stage,
+    StageChange,
+    default_pipeline,
+)
 from servicesync.domain._base import new_id
 from servicesync.engine._mapping import DealFields
-from servicesync.engine._sql import upsert
+from servicesync.store._dialect import table_of, upsert
+from servicesync.store._links import link_ids
 from servicesync.store._tables import ExternalLink
 
-__all__ = ["StageMove", "ensure_funnel", "link_ids", "save_deals"]
+__all__ = ["StageMove", "ensure_funnel", "save_deals"]
 
-DEALS = Deal.__table__  # type: ignore[attr-defined]
-LINKS = ExternalLink.__table__  # type: ignore[attr-defined]
-STAGES = Stage.__table__  # type: ignore[attr-defined]
-PIPELINES = Pipeline.__table__  # type: ignore[attr-defined]
-SERVICES = Service.__table__  # type: ignore[attr-defined]
-CHANGES = StageChange.__table__  # type: ignore[attr-defined]
+DEALS = table_of(Deal)
+LINKS = table_of(ExternalLink)
+STAGES = table_of(Stage)
+PIPELINES = table_of(Pipeline)
+SERVICES = table_of(Service)
+CHANGES = table_of(StageChange)
 
 
 @dataclass(frozen=True)
@@ -51,56 +58,6 @@ def ensure_funnel(conn: sa.Connection) -> dict[str, str]:
     return {code: stage_id for code, stage_id in rows}
 
 
-def link_ids(
-    conn: sa.Connection, connection: str, record_type: str, external_ids: Sequence[str]
-) -> dict[str, str]:
-    """Return internal ids for ``external_ids``, linking new ones to fresh ids.
-
-    Safe under concurrent callers: a link another process inserted first wins,
-    and both see the same internal id.
-    """
-    if not external_ids:
-        return {}
-    found = _links(conn, connection, record_type, external_ids)
-    missing = [e for e in external_ids if e not in found]
-    if missing:
-        upsert(
-            conn,
-            LINKS,
-            [
-                {
-                    "id": new_id(),
-                    "connection": connection,
-                    "record_type": record_type,
-                    "external_id": e,
-                    "internal_id": new_id(),
-                }
-                for e in missing
-            ],
-            ["connection", "record_type", "external_id"],
-            update=[],
-        )
-        found.update(_links(conn, connection, record_type, missing))
-    return found
-
-
-def _links(
-    conn: sa.Connection, connection: str, record_type: str, external_ids: Sequence[str]
-) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for start in range(0, len(external_ids), 500):
-        part = external_ids[start : start + 500]
-        rows = conn.execute(
-            sa.select(LINKS.c.external_id, LINKS.c.internal_id).where(
-                LINKS.c.connection == connection,
-                LINKS.c.record_type == record_type,
-                LINKS.c.external_id.in_(part),
-            )
-        )
-        found.update({e: i for e, i in rows})
-    return found
-
-
 def save_deals(
     conn: sa.Connection,
     connection: str,
@@ -115,8 +72,10 @@ def save_deals(
         return []
     stages = ensure_funnel(conn)
     codes = {v: k for k, v in stages.items()}
-    ids = link_ids(conn, connection, "deal", [e for e, _ in deals])
-    clients = _links(conn, connection, "company", [f.client for _, f in deals if f.client])
+    ids = link_ids(conn, connection, "deal", [e for e, _ in deals], now)
+    clients = _known_links(
+        conn, connection, "company", [f.client for _, f in deals if f.client]
+    )
     services = _service_ids(conn, {f.service for _, f in deals if f.service})
     previous = _current_stages(conn, list(ids.values()))
 
@@ -131,7 +90,9 @@ def save_deals(
         old = previous.get(deal_id)
         if old != stage_id:
             moves.append(
-                StageMove(deal_id, external_id, codes.get(old) if old else None, fields.stage)
+                StageMove(
+                    deal_id, external_id, codes.get(old) if old else None, fields.stage
+                )
             )
     upsert(conn, DEALS, rows, ["id"])
     if moves:
@@ -177,10 +138,29 @@ def _deal_row(
     }
 
 
+def _known_links(
+    conn: sa.Connection, connection: str, record_type: str, external_ids: Sequence[str]
+) -> dict[str, str]:
+    found: dict[str, str] = {}
+    wanted = sorted(set(external_ids))
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            sa.select(LINKS.c.external_id, LINKS.c.internal_id).where(
+                LINKS.c.connection == connection,
+                LINKS.c.record_type == record_type,
+                LINKS.c.external_id.in_(wanted[start : start + 500]),
+            )
+        )
+        found.update({e: i for e, i in rows})
+    return found
+
+
 def _service_ids(conn: sa.Connection, codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
-    rows = conn.execute(sa.select(SERVICES.c.code, SERVICES.c.id).where(SERVICES.c.code.in_(codes)))
+    rows = conn.execute(
+        sa.select(SERVICES.c.code, SERVICES.c.id).where(SERVICES.c.code.in_(codes))
+    )
     return {code: service_id for code, service_id in rows}
 
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-
 from servicesync.config import Mapping_
 from servicesync.errors import MappingError
 
@@ -29,7 +28,9 @@ class DealFields(BaseModel):
     amount: Decimal = Field(ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     client: str | None = None
-    service: str | None = Field(default=None, description="A service code of the catalog.")
+    service: str | None = Field(
+        default=None, description="A service code of the catalog."
+    )
     owner: str | None = None
     probability: int | None = Field(default=None, ge=0, le=100)
     estimate_min_hours: Decimal | None = None
@@ -39,7 +40,9 @@ class DealFields(BaseModel):
     closed_at: AwareDatetime | None = None
 
 
-def apply_config_mapping(fields: Mapping[str, Any], raw: Mapping[str, Any], mapping: Mapping_) -> dict[str, Any]:
+def apply_config_mapping(
+    fields: Mapping[str, Any], raw: Mapping[str, Any], mapping: Mapping_
+) -> dict[str, Any]:
     """Refine a connector's mapped ``fields`` with the connection's config.
 
     ``mapping.fields`` copies a raw source field into a domain field (it wins
@@ -76,4 +79,6 @@ def validate_deal(fields: Mapping[str, Any]) -> DealFields:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
-        raise MappingError(f"The deal does not fit the domain model: {problems}.") from None
+        raise MappingError(
+            f"The deal does not fit the domain model: {problems}."
+        ) from None

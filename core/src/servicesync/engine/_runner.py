@@ -3,44 +3,36 @@
 Each page is committed in one transaction together with the stream's
 checkpoint: the records it changed, their hashes, the events it caused and
 the new state. A crash between pages loses nothing and repeats at most one
-page, whose records then hash the same and are skipped.
+page, whose records then hash the same and are skipped before parsing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-
-from servicesync._clock import Clock
 from servicesync.config import ConnectionConfig
 from servicesync.contract import Connector, Page, Record, Stream, StreamState
-from servicesync.domain._base import new_id
-from servicesync.engine._deals import save_deals
+from servicesync.engine._deals import StageMove, save_deals
 from servicesync.engine._failpoints import failpoint
 from servicesync.engine._mapping import DealFields, apply_config_mapping, validate_deal
-from servicesync.engine._outbox import append_events
-from servicesync.engine._sql import upsert
 from servicesync.errors import MappingError, ServiceSyncError
-from servicesync.store._tables import QuarantineRow, RecordHash, RunRow, StreamStateRow
+from servicesync.store import RunCounts, Store
 
-__all__ = ["RunCounts", "StreamRunner", "load_state", "save_state"]
+__all__ = ["StreamCounts", "StreamRunner"]
 
 logger = logging.getLogger(__name__)
 
-HASHES = RecordHash.__table__  # type: ignore[attr-defined]
-STATES = StreamStateRow.__table__  # type: ignore[attr-defined]
-RUNS = RunRow.__table__  # type: ignore[attr-defined]
-QUARANTINE = QuarantineRow.__table__  # type: ignore[attr-defined]
+#: The event a stage move becomes; its payload names the deal and both stages.
+DEAL_STAGE_CHANGED = "deal_stage_changed"
 
 
 @dataclass
-class RunCounts:
-    """What one stream's run did."""
+class StreamCounts:
+    """What one stream's run did (or, in a dry run, would do)."""
 
     read: int = 0
     written: int = 0
@@ -50,254 +42,191 @@ class RunCounts:
     pages: int = 0
     would_write: list[str] = field(default_factory=list)
 
-    def add(self, other: RunCounts) -> None:
-        """Add another run's counts to these."""
+    def add(self, other: StreamCounts) -> None:
+        """Add another page's counts to these."""
         self.read += other.read
         self.written += other.written
         self.skipped_unchanged += other.skipped_unchanged
         self.quarantined += other.quarantined
         self.events += other.events
         self.pages += other.pages
+        self.would_write.extend(other.would_write)
 
-
-def load_state(conn: sa.Connection, connection: str, stream: str) -> StreamState:
-    """Return the saved state of a stream, empty when it never ran."""
-    raw = conn.execute(
-        sa.select(STATES.c.state).where(
-            STATES.c.connection == connection, STATES.c.stream == stream
+    def for_store(self) -> RunCounts:
+        """Return the counts the run history keeps."""
+        return RunCounts(
+            read=self.read,
+            written=self.written,
+            skipped_unchanged=self.skipped_unchanged,
+            quarantined=self.quarantined,
         )
-    ).scalar()
-    return StreamState.model_validate(raw) if raw else StreamState()
-
-
-def save_state(
-    conn: sa.Connection, connection: str, stream: str, state: StreamState, now: datetime
-) -> None:
-    """Save a stream's state in the caller's transaction."""
-    upsert(
-        conn,
-        STATES,
-        [
-            {
-                "connection": connection,
-                "stream": stream,
-                "state": state.model_dump(mode="json"),
-                "updated_at": now,
-            }
-        ],
-        ["connection", "stream"],
-    )
 
 
 class StreamRunner:
-    """Runs the streams of one connection into the store."""
+    """Runs the streams of one connection into the store.
+
+    Args:
+        store: the store to write to.
+        name: the connection's name in the config.
+        connector: the connection's connector.
+        config: the connection's config (its mapping refines the connector's).
+        consumers: for an event type, the consumers that must receive it.
+        progress: called with the stream's name and a page's size.
+    """
 
     def __init__(
         self,
-        engine: sa.Engine,
-        clock: Clock,
+        store: Store,
         name: str,
         connector: Connector[Any],
         config: ConnectionConfig,
         *,
-        consumers: Callable[[str], list[str]] = lambda _type: [],
+        consumers: Callable[[str], Sequence[str]] = lambda _type: (),
         progress: Callable[[str, int], None] | None = None,
     ) -> None:
-        self.engine = engine
-        self.clock = clock
+        self.store = store
         self.name = name
         self.connector = connector
         self.config = config
         self.consumers = consumers
         self.progress = progress
 
-    async def run(self, stream: Stream, *, full_refresh: bool = False, dry_run: bool = False) -> RunCounts:
-        """Read ``stream`` from its saved state; return what was done."""
-        with self.engine.begin() as conn:
-            state = load_state(conn, self.name, stream.name)
+    async def run(
+        self, stream: Stream, *, full_refresh: bool = False, dry_run: bool = False
+    ) -> StreamCounts:
+        """Read ``stream`` from its saved state; return what was done.
+
+        The very first run of a stream is its baseline: what it reads is
+        stored, but fires no flows.
+        """
+        with self.store.transaction() as tx:
+            state = self.store.get_stream_state(tx, self.name, stream.name)
         baseline = state.cursor is None and not state.in_window
         if full_refresh:
             state = StreamState()
-        run_id = self._start_run(stream.name) if not dry_run else ""
-        counts = RunCounts()
+        run_id = "" if dry_run else self.store.start_run(self.name, stream.name)
+        counts = StreamCounts()
         try:
             async for page in stream.read(state):
                 failpoint("after_page_read")
-                page_counts = self._take_page(stream, page, baseline=baseline, dry_run=dry_run)
-                counts.add(page_counts)
-                counts.would_write.extend(page_counts.would_write)
+                counts.add(self._take(stream, page, baseline=baseline, dry_run=dry_run))
                 if self.progress:
                     self.progress(stream.name, len(page.records))
                 failpoint("after_page_commit")
         except ServiceSyncError as exc:
-            if not dry_run:
-                self._finish_run(run_id, counts, "failed", str(exc))
+            if run_id:
+                self.store.finish_run(run_id, "failed", counts.for_store(), str(exc))
             raise
-        if not dry_run:
-            self._finish_run(run_id, counts, "ok", None)
+        if run_id:
+            self.store.finish_run(run_id, "ok", counts.for_store())
         return counts
 
-    def _take_page(self, stream: Stream, page: Page, *, baseline: bool, dry_run: bool) -> RunCounts:
-        counts = RunCounts(read=len(page.records), pages=1)
-        now = self.clock.now()
-        with self.engine.begin() as conn:
-            known = self._known_hashes(conn, stream.name, page.records)
-            changed = [r for r in page.records if known.get(r.external_id) != r.hash]
+    def _take(
+        self, stream: Stream, page: Page, *, baseline: bool, dry_run: bool
+    ) -> StreamCounts:
+        counts = StreamCounts(read=len(page.records), pages=1)
+        with self.store.transaction() as tx:
+            changed = self.store.changed_records(
+                tx, self.name, stream.name, page.records
+            )
             counts.skipped_unchanged = len(page.records) - len(changed)
             if dry_run:
                 counts.would_write = [f"{stream.name} {r.external_id}" for r in changed]
-                conn.rollback()
+                tx.rollback()
                 return counts
 
-            taken, quarantined = self._map(stream, changed)
-            counts.quarantined = len(quarantined)
-            self._quarantine(conn, stream.name, quarantined, now)
-            moves = []
-            if stream.record_type == "deal":
-                deals = [(r.external_id, fields) for r, fields in taken if fields is not None]
-                moves = save_deals(conn, self.name, deals, now)
-            kept = [r for r, _ in taken]
-            self._save_hashes(conn, stream.name, kept, now)
-            counts.written = len(kept)
-            if not baseline and moves:
-                counts.events = append_events(
-                    conn,
-                    [
-                        (
-                            "deal_stage_changed",
-                            {
-                                "connection": self.name,
-                                "deal_id": m.deal_id,
-                                "external_id": m.external_id,
-                                "previous_stage": m.previous,
-                                "stage": m.stage,
-                            },
-                        )
-                        for m in moves
-                    ],
-                    self.consumers,
-                    now,
+            taken, refused = self._map(stream, changed)
+            for record, reason in refused:
+                logger.warning(
+                    "%s/%s record %s quarantined: %s",
+                    self.name,
+                    stream.name,
+                    record.external_id,
+                    reason,
                 )
-            save_state(conn, self.name, stream.name, page.checkpoint, now)
+                self.store.put_quarantine(
+                    tx,
+                    self.name,
+                    stream.name,
+                    record.external_id,
+                    record.payload,
+                    reason,
+                )
+            moves = self._save(tx, stream, taken)
+            kept = [record for record, _ in taken]
+            self.store.remember_hashes(tx, self.name, stream.name, kept)
+            _resolve_quarantine(tx, self.name, stream.name, kept)
+            if not baseline:
+                counts.events = self._emit(tx, moves)
+            self.store.set_stream_state(tx, self.name, stream.name, page.checkpoint)
+        counts.written = len(kept)
+        counts.quarantined = len(refused)
         return counts
 
     def _map(
-        self, stream: Stream, records: list[Record]
+        self, stream: Stream, records: Sequence[Record]
     ) -> tuple[list[tuple[Record, DealFields | None]], list[tuple[Record, str]]]:
         taken: list[tuple[Record, DealFields | None]] = []
-        quarantined: list[tuple[Record, str]] = []
+        refused: list[tuple[Record, str]] = []
         for record in records:
-            if record.deleted:
+            if record.deleted or stream.record_type != "deal":
                 taken.append((record, None))
                 continue
             try:
                 fields = self.connector.map_record(stream.name, record.payload)
-                if fields is None or stream.record_type != "deal":
+                if fields is None:
                     taken.append((record, None))
                     continue
-                mapped = apply_config_mapping(fields, record.payload, self.config.mapping)
+                mapped = apply_config_mapping(
+                    fields, record.payload, self.config.mapping
+                )
                 taken.append((record, validate_deal(mapped)))
             except MappingError as exc:
-                quarantined.append((record, str(exc)))
-        return taken, quarantined
+                refused.append((record, str(exc)))
+        return taken, refused
 
-    def _known_hashes(self, conn: sa.Connection, stream: str, records: Any) -> dict[str, str]:
-        ids = [r.external_id for r in records]
-        found: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            rows = conn.execute(
-                sa.select(HASHES.c.external_id, HASHES.c.hash).where(
-                    HASHES.c.connection == self.name,
-                    HASHES.c.stream == stream,
-                    HASHES.c.external_id.in_(ids[start : start + 500]),
-                )
-            )
-            found.update({e: h for e, h in rows})
-        return found
+    def _save(
+        self,
+        tx: sa.Connection,
+        stream: Stream,
+        taken: Sequence[tuple[Record, DealFields | None]],
+    ) -> list[StageMove]:
+        deals = [(r.external_id, f) for r, f in taken if f is not None]
+        if stream.record_type != "deal" or not deals:
+            return []
+        return save_deals(tx, self.name, deals, self.store.now())
 
-    def _save_hashes(self, conn: sa.Connection, stream: str, records: list[Record], now: datetime) -> None:
-        upsert(
-            conn,
-            HASHES,
-            [
-                {
-                    "connection": self.name,
-                    "stream": stream,
-                    "external_id": r.external_id,
-                    "hash": r.hash,
-                    "seen_at": now,
-                }
-                for r in records
-            ],
-            ["connection", "stream", "external_id"],
+    def _emit(self, tx: sa.Connection, moves: Sequence[StageMove]) -> int:
+        consumers = list(self.consumers(DEAL_STAGE_CHANGED))
+        for move in moves:
+            payload = {
+                "connection": self.name,
+                "deal_id": move.deal_id,
+                "external_id": move.external_id,
+                "previous_stage": move.previous,
+                "stage": move.stage,
+            }
+            self.store.outbox_append(tx, DEAL_STAGE_CHANGED, payload, consumers)
+        return len(moves)
+
+
+def _resolve_quarantine(
+    tx: sa.Connection, connection: str, stream: str, records: Sequence[Record]
+) -> None:
+    """Mark records taken in now as no longer quarantined."""
+    from servicesync.store import QuarantineRow
+    from servicesync.store._dialect import table_of
+
+    if not records:
+        return
+    table = table_of(QuarantineRow)
+    tx.execute(
+        sa.update(table)
+        .where(
+            table.c.connection == connection,
+            table.c.stream == stream,
+            table.c.resolved.is_(False),
+            table.c.external_id.in_([r.external_id for r in records][:500]),
         )
-        # A record taken in now leaves the quarantine it may have been in.
-        if records:
-            conn.execute(
-                sa.update(QUARANTINE)
-                .where(
-                    QUARANTINE.c.connection == self.name,
-                    QUARANTINE.c.stream == stream,
-                    QUARANTINE.c.external_id.in_([r.external_id for r in records]),
-                )
-                .values(resolved=True)
-            )
-
-    def _quarantine(self, conn: sa.Connection, stream: str, items: list[tuple[Record, str]], now: datetime) -> None:
-        if not items:
-            return
-        for record, reason in items:
-            logger.warning(
-                "%s/%s record %s quarantined: %s", self.name, stream, record.external_id, reason
-            )
-        upsert(
-            conn,
-            QUARANTINE,
-            [
-                {
-                    "id": new_id(),
-                    "connection": self.name,
-                    "stream": stream,
-                    "external_id": r.external_id,
-                    "payload": dict(r.payload),
-                    "reason": reason,
-                    "first_seen": now,
-                    "last_seen": now,
-                    "resolved": False,
-                }
-                for r, reason in items
-            ],
-            ["connection", "stream", "external_id"],
-            update=["payload", "reason", "last_seen", "resolved"],
-        )
-
-    def _start_run(self, stream: str) -> str:
-        run_id = new_id()
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(RUNS).values(
-                    id=run_id,
-                    connection=self.name,
-                    stream=stream,
-                    status="running",
-                    started_at=self.clock.now(),
-                )
-            )
-        return run_id
-
-    def _finish_run(self, run_id: str, counts: RunCounts, status: str, message: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(RUNS)
-                .where(RUNS.c.id == run_id)
-                .values(
-                    status=status,
-                    read=counts.read,
-                    written=counts.written,
-                    skipped_unchanged=counts.skipped_unchanged,
-                    quarantined=counts.quarantined,
-                    message=message,
-                    finished_at=self.clock.now(),
-                )
-            )
-
+        .values(resolved=True)
+    )

@@ -57,13 +57,21 @@ class Candidate:
 
     def level_on(self, competency: str, day: date) -> int:
         """Return the level held on ``day``, 0 when none yet."""
-        held = [(since, level) for since, level in self.levels.get(competency, ()) if since <= day]
+        held = [
+            (since, level)
+            for since, level in self.levels.get(competency, ())
+            if since <= day
+        ]
         return max(held)[1] if held else 0
 
     def free_capacity(self, start: date, end: date) -> Decimal:
-        """Return weekly hours left over ``start``..``end`` after overlapping bookings."""
+        """Return weekly hours left over ``start``..``end`` after bookings."""
         booked = sum(
-            (b.hours_per_week for b in self.bookings if b.start <= end and b.end >= start),
+            (
+                b.hours_per_week
+                for b in self.bookings
+                if b.start <= end and b.end >= start
+            ),
             Decimal(0),
         )
         return self.weekly_capacity - booked
@@ -160,15 +168,21 @@ def _rank(
             choice.passed_over.append(_pick(need, person, "inactive"))
             continue
         if level < need.min_level:
-            why = f"{need.competency} level {level} is below the {need.min_level} needed"
+            why = (
+                f"{need.competency} level {level} is below the {need.min_level} needed"
+            )
             choice.passed_over.append(_pick(need, person, why))
             continue
         free = person.free_capacity(start, end)
         if free <= 0:
-            choice.passed_over.append(_pick(need, person, "no free capacity over the dates"))
+            choice.passed_over.append(
+                _pick(need, person, "no free capacity over the dates")
+            )
             continue
         fit.append((person, free))
-    fit.sort(key=lambda pf: (-pf[1], -pf[0].level_on(need.competency, start), pf[0].email))
+    fit.sort(
+        key=lambda pf: (-pf[1], -pf[0].level_on(need.competency, start), pf[0].email)
+    )
     return fit
 
 

@@ -72,6 +72,13 @@ class TokenKeeper:
 
     async def _refresh_locked(self) -> None:
         vault = self._context.credentials
+        stored = vault.get("access_token")
+        expires = float(vault.get("access_expires") or 0)
+        now = self._context.clock.now().timestamp()
+        if stored and stored != self._access and expires - _MARGIN > now:
+            # Another process refreshed while this one waited for the lock.
+            self._access, self._expires = stored, expires
+            return
         refresh = vault.get("refresh_token") or self._config.refresh_token
         params = {
             "grant_type": "refresh_token",

@@ -18,6 +18,7 @@ from servicesync_bitrix24._client import Bitrix24Client
 from servicesync_bitrix24._config import Bitrix24Config
 from servicesync_bitrix24._streams import build_streams
 from servicesync_bitrix24._webhook import Bitrix24WebhookHandler
+from servicesync_bitrix24.mapping import deal_fields
 
 __all__ = ["Bitrix24Config", "Bitrix24Connector"]
 
@@ -47,6 +48,14 @@ class Bitrix24Connector(Connector[Bitrix24Config]):
     def actions(self) -> Mapping[str, Action[Any]]:
         """Set deal fields, move a deal's stage, comment, create an invoice."""
         return build_actions(self.client)
+
+    def map_record(
+        self, stream: str, payload: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Map deals to the core's deal fields; other streams stay raw."""
+        if stream != "deals":
+            return None
+        return deal_fields(payload)
 
     def webhook_handler(self) -> WebhookHandler | None:
         """The handler of outgoing webhooks and ``event.bind`` deliveries."""

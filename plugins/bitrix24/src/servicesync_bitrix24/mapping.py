@@ -30,7 +30,7 @@ from typing import Any
 
 from servicesync.errors import MappingError
 
-__all__ = ["DEFAULT_FUNNEL", "funnel_stage", "map_deal", "semantics_of"]
+__all__ = ["DEFAULT_FUNNEL", "deal_fields", "funnel_stage", "map_deal", "semantics_of"]
 
 DEFAULT_FUNNEL = (
     "acquaintance", "diagnostics", "proposal", "statement_of_work",
@@ -121,3 +121,28 @@ def funnel_stage(stage: Mapping[str, Any], position: int, process_count: int) ->
         return open_codes[0]
     index = round(position * (len(open_codes) - 1) / (process_count - 1))
     return open_codes[min(index, len(open_codes) - 1)]
+
+
+def deal_fields(deal: Mapping[str, Any]) -> dict[str, Any]:
+    """Map a raw deal to the fields the core's engine takes in.
+
+    Won and lost stages map by their semantics; a process stage needs the
+    connection's ``mapping.values.stage`` table, which the engine applies to
+    ``stage_source`` (the portal's own stage id).
+    """
+    mapped = map_deal(deal)
+    semantics = mapped["stage_semantics"]
+    closes = mapped["closes_on"]
+    return {
+        "title": mapped["title"],
+        "stage": {"success": "won", "failure": "lost"}.get(semantics),
+        "stage_source": mapped["stage_id"],
+        "amount": mapped["amount"],
+        "currency": mapped["currency"],
+        "client": mapped["company_id"],
+        "owner": mapped["owner_id"],
+        "created_at": mapped["created_at"],
+        "closed_at": closes if semantics != "process" else None,
+        **mapped["custom"],
+    }
+

@@ -70,6 +70,12 @@ class CreateProject(Action[CreateProjectParams]):
         client = self.connector.client
         config = self.connector.config
         lead = params.lead_account_id or config.lead_account_id
+        if lead is None:
+            # Jira needs a lead; without one named, the connection's own user
+            # leads, as when a person creates a project by hand.
+            response = await client.get(f"{API}/myself")
+            raise_for_status(response, "tell who the connection acts as")
+            lead = str(client.json(response)["accountId"])
         for key in project_key_candidates(params.client, dedup_key):
             body = {
                 "key": key,

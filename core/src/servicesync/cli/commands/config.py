@@ -53,7 +53,11 @@ def check_connections(config: Config, plugins: Plugins) -> list[str]:
         except ValidationError as exc:
             for error in exc.errors():
                 field = ".".join(str(p) for p in error["loc"])
-                what = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+                what = (
+                    "unknown key"
+                    if error["type"] == "extra_forbidden"
+                    else error["msg"]
+                )
                 problems.append(f"{where}: {key}.settings.{field}: {what}")
     for name, flow in config.flows.items():
         for role in ("source", "target"):
@@ -68,7 +72,9 @@ def check_connections(config: Config, plugins: Plugins) -> list[str]:
 @config_app.command("check")
 def check(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON report.")
+    ] = False,
 ) -> None:
     """Validate the config and every connection's settings; write nothing."""
     config = load_or_exit(ctx)

@@ -35,7 +35,10 @@ def list_plugins(
     table = Table("plugin", "version", "connectors", "hooks", title="Plugins")
     for info in sorted(plugins.info.values(), key=lambda i: i.name):
         table.add_row(
-            info.name, info.version, ", ".join(info.connectors) or "-", ", ".join(info.hooks)
+            info.name,
+            info.version,
+            ", ".join(info.connectors) or "-",
+            ", ".join(info.hooks),
         )
     for failure in plugins.failures:
         table.add_row(failure.name, "-", "-", f"[red]failed: {failure.reason}[/red]")

@@ -30,21 +30,12 @@ from servicesync_bitrix24.fake._events import EventHub
 from servicesync_bitrix24.fake._filters import moment_text, zone
 from servicesync_bitrix24.fake._limits import CostModel, OperatingMeter, PortalPlan
 from servicesync_bitrix24.fake._oauth import OAuthServer
+from servicesync_bitrix24.fake._other import OTHER_METHODS
 from servicesync_bitrix24.fake._store import PortalData, RestError
 
 __all__ = ["FakePortal"]
 
-METHODS: dict[str, Handler] = {}
-
-
-def _register() -> None:
-    from servicesync_bitrix24.fake._other import OTHER_METHODS
-
-    METHODS.update(CRM_METHODS)
-    METHODS.update(OTHER_METHODS)
-
-
-_register()
+METHODS: dict[str, Handler] = {**CRM_METHODS, **OTHER_METHODS}
 
 
 @dataclass(frozen=True, slots=True)

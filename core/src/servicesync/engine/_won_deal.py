@@ -1,0 +1,336 @@
+"""The won-deal flow: a staffed project in the delivery tool for a signed deal.
+
+When a deal enters the flow's stage, the flow plans the project from the
+deal's service (its template's milestones and tasks, its roles), chooses the
+team by competencies, and asks the delivery connection to create the project,
+its milestones, tasks and members; then it writes the project's link and a
+comment back to the deal. Every remote write goes through the action journal
+with a key derived from the deal, so the flow can run any number of times,
+or be killed at any point, and still make exactly one project.
+
+A delivery connector takes part by offering the actions ``create_project``,
+``create_milestone``, ``create_tasks`` and ``add_team``; a CRM connector by
+offering ``set_deal_fields`` and ``add_deal_comment``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import select
+
+from servicesync.config import FlowConfig
+from servicesync.contract import Action, ActionResult, Connector
+from servicesync.domain import (
+    Allocation,
+    Client,
+    Competency,
+    Deal,
+    Expert,
+    Milestone,
+    Project,
+    ProjectMember,
+    ProjectTemplate,
+    Service,
+    ServiceRole,
+    TemplateMilestone,
+    TemplateTask,
+)
+from servicesync.engine._actions import perform
+from servicesync.engine._failpoints import failpoint
+from servicesync.engine._team import Booking, Candidate, RoleNeed, TeamChoice, choose_team
+from servicesync.errors import ConfigError
+from servicesync.store import Store
+
+__all__ = ["WonDealFlow"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Plan:
+    deal: Deal
+    client: str
+    service: Service | None
+    start: date
+    end: date
+    milestones: list[TemplateMilestone]
+    tasks: list[TemplateTask]
+    team: TeamChoice
+
+
+class WonDealFlow:
+    """Runs the won-deal flow named ``name`` for deal stage events."""
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        flow: FlowConfig,
+        crm: Connector[Any],
+        delivery: Connector[Any],
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.flow = flow
+        self.crm = crm
+        self.delivery = delivery
+
+    @property
+    def consumer(self) -> str:
+        """The name its outbox deliveries carry."""
+        return f"flow:{self.name}"
+
+    async def handle(self, event_type: str, event_id: str, payload: dict[str, Any]) -> None:
+        """Take one outbox event; only a move into the flow's stage acts."""
+        if event_type != "deal_stage_changed":
+            return
+        if payload.get("connection") != self.flow.source:
+            return
+        if payload.get("stage") != self.flow.on_stage:
+            return
+        await self.run(payload["deal_id"], payload["external_id"])
+
+    async def run(self, deal_id: str, deal_external_id: str) -> ActionResult:
+        """Make (or find) the deal's project and link it back; return the project."""
+        plan = self._plan(deal_id)
+        key = f"{self.name}:{deal_id}"
+        project = await self._act(
+            self.delivery,
+            self.flow.target,
+            "create_project",
+            f"{key}:project",
+            {"name": plan.deal.title, "client": plan.client, "description": _summary(plan)},
+        )
+        project_key = project.external_id
+        for milestone in plan.milestones:
+            await self._act(
+                self.delivery,
+                self.flow.target,
+                "create_milestone",
+                f"{key}:milestone:{milestone.name}",
+                {
+                    "project_key": project_key,
+                    "name": milestone.name,
+                    "due": plan.start + timedelta(days=milestone.offset_days),
+                },
+            )
+        tasks = [_task_spec(task, plan) for task in plan.tasks]
+        if tasks:
+            await self._act(
+                self.delivery,
+                self.flow.target,
+                "create_tasks",
+                f"{key}:tasks",
+                {"project_key": project_key, "tasks": tasks},
+            )
+        emails = [member.email for member in plan.team.members]
+        if emails:
+            await self._act(
+                self.delivery,
+                self.flow.target,
+                "add_team",
+                f"{key}:team",
+                {"project_key": project_key, "emails": emails},
+            )
+        self._save_project(plan, project)
+        await self._write_back(key, deal_external_id, project, plan)
+        failpoint("after_write_back")
+        return project
+
+    async def _act(
+        self,
+        connector: Connector[Any],
+        connection: str,
+        action_name: str,
+        dedup_key: str,
+        params: dict[str, Any],
+    ) -> ActionResult:
+        action: Action[Any] | None = connector.actions().get(action_name)
+        if action is None:
+            msg = (
+                f"The connection {connection!r} ({connector.name}) has no action "
+                f"{action_name!r}, which the flow {self.name!r} needs."
+            )
+            raise ConfigError(msg, key=f"flows.{self.name}")
+        validated = action.params_model.model_validate(params)
+        return await perform(self.store, connection, action, dedup_key, validated)
+
+    async def _write_back(
+        self, key: str, deal_external_id: str, project: ActionResult, plan: _Plan
+    ) -> None:
+        link = project.url or project.external_id
+        fields = {self.flow.link_field: link} if self.flow.link_field else {}
+        if fields:
+            await self._act(
+                self.crm,
+                self.flow.source,
+                "set_deal_fields",
+                f"{key}:deal-link",
+                {"deal_id": deal_external_id, "fields": fields},
+            )
+        team = ", ".join(f"{m.name} ({m.role})" for m in plan.team.members) or "none"
+        text = f"Delivery project {project.external_id} created: {link}. Team: {team}."
+        await self._act(
+            self.crm,
+            self.flow.source,
+            "add_deal_comment",
+            f"{key}:comment",
+            {"deal_id": deal_external_id, "text": text},
+        )
+
+    def _plan(self, deal_id: str) -> _Plan:
+        today = self.store.now().date()
+        with self.store.session() as session:
+            deal = session.get(Deal, deal_id)
+            if deal is None:
+                raise LookupError(f"The deal {deal_id!r} is not in the store.")
+            client = session.get(Client, deal.client_id) if deal.client_id else None
+            service = session.get(Service, deal.service_id) if deal.service_id else None
+            template = None
+            if service is not None:
+                template = session.exec(
+                    select(ProjectTemplate).where(ProjectTemplate.service_id == service.id)
+                ).first()
+            milestones = list(
+                session.exec(
+                    select(TemplateMilestone)
+                    .where(TemplateMilestone.template_id == (template.id if template else ""))
+                    .order_by(TemplateMilestone.position)  # type: ignore[arg-type]
+                )
+            )
+            tasks = list(
+                session.exec(
+                    select(TemplateTask)
+                    .where(TemplateTask.template_id == (template.id if template else ""))
+                    .order_by(TemplateTask.position)  # type: ignore[arg-type]
+                )
+            )
+            last = max(
+                [m.offset_days for m in milestones]
+                + [t.offset_days + t.duration_days for t in tasks]
+                + [30]
+            )
+            end = today + timedelta(days=last)
+            needs = _needs(session, service)
+            candidates = _candidates(session)
+        team = choose_team(needs, candidates, today, end, pinned=self.flow.pinned)
+        return _Plan(
+            deal=deal,
+            client=client.name if client else deal.title,
+            service=service,
+            start=today,
+            end=end,
+            milestones=milestones,
+            tasks=tasks,
+            team=team,
+        )
+
+    def _save_project(self, plan: _Plan, project: ActionResult) -> None:
+        with self.store.transaction() as tx:
+            ids = self.store.link_ids(tx, self.flow.target, "project", [project.external_id])
+        project_id = ids[project.external_id]
+        with self.store.session() as session:
+            if session.get(Project, project_id) is not None:
+                return
+            hours = sum((t.hours for t in plan.tasks), Decimal(0))
+            session.add(
+                Project(
+                    id=project_id,
+                    name=plan.deal.title,
+                    client_id=plan.deal.client_id,
+                    deal_id=plan.deal.id,
+                    template_id=plan.tasks[0].template_id if plan.tasks else None,
+                    budget_hours=hours,
+                    budget_amount=plan.deal.amount,
+                    currency=plan.deal.currency,
+                    start_date=plan.start,
+                    end_date=plan.end,
+                    team_explanation=plan.team.explanation(),
+                )
+            )
+            session.flush()
+            for pick in plan.team.members:
+                session.add(ProjectMember(project_id=project_id, expert_id=pick.expert_id, role=pick.role))
+                session.add(
+                    Allocation(
+                        expert_id=pick.expert_id,
+                        project_id=project_id,
+                        role=pick.role,
+                        start_date=plan.start,
+                        end_date=plan.end,
+                        hours_per_week=_weekly_hours(plan, pick.role),
+                    )
+                )
+            for position, milestone in enumerate(plan.milestones):
+                session.add(
+                    Milestone(
+                        project_id=project_id,
+                        name=milestone.name,
+                        position=position,
+                        due_date=plan.start + timedelta(days=milestone.offset_days),
+                        amount=plan.deal.amount * milestone.share_percent / 100,
+                        currency=plan.deal.currency,
+                    )
+                )
+
+
+def _needs(session: Any, service: Service | None) -> list[RoleNeed]:
+    if service is None:
+        return []
+    roles = session.exec(select(ServiceRole).where(ServiceRole.service_id == service.id))
+    return [
+        RoleNeed(r.role, r.competency, r.min_level, r.headcount, r.typical_hours) for r in roles
+    ]
+
+
+def _candidates(session: Any) -> list[Candidate]:
+    levels: dict[str, dict[str, list[tuple[date, int]]]] = {}
+    for row in session.exec(select(Competency)):
+        levels.setdefault(row.expert_id, {}).setdefault(row.competency, []).append(
+            (row.since, row.level)
+        )
+    bookings: dict[str, list[Booking]] = {}
+    for row in session.exec(select(Allocation)):
+        bookings.setdefault(row.expert_id, []).append(
+            Booking(row.start_date, row.end_date, row.hours_per_week)
+        )
+    return [
+        Candidate(
+            expert_id=e.id,
+            email=e.email,
+            name=e.name,
+            weekly_capacity=e.weekly_capacity_hours,
+            levels=levels.get(e.id, {}),
+            bookings=bookings.get(e.id, []),
+            active=e.active,
+        )
+        for e in session.exec(select(Expert).order_by(Expert.email))
+    ]
+
+
+def _task_spec(task: TemplateTask, plan: _Plan) -> dict[str, Any]:
+    assignee = next((m.email for m in plan.team.members if m.role == task.role), None)
+    return {
+        "ref": task.name,
+        "summary": task.name,
+        "milestone": task.milestone,
+        "assignee_email": assignee,
+        "due": plan.start + timedelta(days=task.offset_days + task.duration_days),
+    }
+
+
+def _weekly_hours(plan: _Plan, role: str) -> Decimal:
+    hours = sum((t.hours for t in plan.tasks if t.role == role), Decimal(0))
+    weeks = max(Decimal((plan.end - plan.start).days) / 7, Decimal(1))
+    return (hours / weeks).quantize(Decimal("0.01"))
+
+
+def _summary(plan: _Plan) -> str:
+    service = plan.service.name if plan.service else "no catalog service"
+    return f"Delivery of {service} for {plan.client}, sold in deal {plan.deal.title!r}."
+

@@ -1,0 +1,1 @@
+"""The end-to-end demo that ``make demo`` runs against fake services."""

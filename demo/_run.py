@@ -75,10 +75,14 @@ DEALS = [
 ]
 
 
-async def main() -> int:
-    """Run the demo; return the exit code."""
+def _fresh_output() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
+
+
+async def main() -> int:
+    """Run the demo; return the exit code."""
+    _fresh_output()
     clock = SystemClock()
     crm, jira = bitrix24_fake(clock=clock, seed=1), jira_fake(clock=clock, seed=2)
     with contextlib.ExitStack() as stack:
@@ -87,7 +91,9 @@ async def main() -> int:
         webhook_url = crm.credentials()["webhook_url"]
         jira_token = jira.credentials()["token:admin@example.com"]
         console.rule("[bold]servicesync demo")
-        console.print(f"Fake Bitrix24 portal at {crm_url}, fake Jira site at {jira_url}")
+        console.print(
+            f"Fake Bitrix24 portal at {crm_url}, fake Jira site at {jira_url}"
+        )
         # Secrets travel through the environment, never through the file.
         os.environ["DEMO_BITRIX24_WEBHOOK_URL"] = webhook_url
         os.environ["DEMO_JIRA_API_TOKEN"] = jira_token
@@ -118,7 +124,9 @@ async def main() -> int:
             deal = await _call(webhook_url, "crm.deal.get", {"id": deal_ids[0]})
             link = deal["result"].get("UF_CRM_SERVICESYNC_PROJECT")
             console.print(f"The deal's project link in the CRM: [bold]{link}[/bold]")
-            _show_sync("Sync 3: the link on the deal, the new project", await engine.sync())
+            _show_sync(
+                "Sync 3: the link on the deal, the new project", await engine.sync()
+            )
             report = await engine.sync()
             written = sum(c.written for c in report.streams.values())
             console.print(
@@ -138,7 +146,9 @@ def _jira_users(jira: Any, store: Any) -> None:
 
 
 async def _seed_deals(webhook_url: str) -> list[str]:
-    company = await _call(webhook_url, "crm.company.add", {"fields": {"TITLE": "Northwind"}})
+    company = await _call(
+        webhook_url, "crm.company.add", {"fields": {"TITLE": "Northwind"}}
+    )
     ids = []
     for title, service, amount, stage in DEALS:
         fields = {
@@ -187,7 +197,8 @@ def _show_project(store: Any, jira: Any) -> None:
         experts = {e.id: e for e in session.exec(select(Expert))}
     console.print(
         f"Project [bold]{project.name}[/bold] for deal {deal.title if deal else '?'}: "
-        f"budget {project.budget_hours} h, {project.budget_amount.quantize(Decimal('1'))} "
+        f"budget {project.budget_hours} h, "
+        f"{project.budget_amount.quantize(Decimal('1'))} "
         f"{project.currency}, {project.start_date} to {project.end_date}."
     )
     team = Table("role", "expert", "why", title="The team, chosen by competencies")
@@ -200,7 +211,9 @@ def _show_project(store: Any, jira: Any) -> None:
         for pick in passed:
             others.add_row(pick["role"], pick["name"], pick["reason"])
         console.print(others)
-    console.print(f"{len(members)} members saved; {len(experts)} experts in the catalog.")
+    console.print(
+        f"{len(members)} members saved; {len(experts)} experts in the catalog."
+    )
     counts = jira.log.by_route()
     requests = Table("Jira route", "requests", title="What the Jira fake was asked")
     for route, count in sorted(counts.items()):

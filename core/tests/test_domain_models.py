@@ -53,7 +53,7 @@ def test_default_pipeline_has_six_stages_then_won_and_lost() -> None:
 
     semantics = [stage.semantics for stage in stages]
     assert pipeline.is_default
-    assert semantics == [StageSemantics.PROCESS] * 5 + [
+    assert semantics == [StageSemantics.PROCESS] * 6 + [
         StageSemantics.SUCCESS,
         StageSemantics.FAILURE,
     ]

@@ -80,7 +80,7 @@ async def test_client_without_limiter_gets_refused(
     clock: VirtualClock, bucket_service: Any
 ) -> None:
     service = bucket_service(2.0, 50.0)
-    target = client(clock, service, max_concurrency=8, slow_down=bitrix24_slow_down)
+    target = client(clock, service, max_concurrency=120, slow_down=bitrix24_slow_down)
 
     await drive(target, 120)
 

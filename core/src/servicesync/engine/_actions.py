@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from pydantic import BaseModel
+
 from servicesync.contract import Action, ActionResult
 from servicesync.engine._failpoints import failpoint
 from servicesync.errors import FatalError

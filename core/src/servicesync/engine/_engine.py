@@ -107,11 +107,15 @@ class Engine:
 
     def handlers(self) -> dict[str, Handler]:
         """Return every consumer's handler by name."""
-        found: dict[str, Handler] = {flow.consumer: flow.handle for flow in self.flows()}
+        found: dict[str, Handler] = {
+            flow.consumer: flow.handle for flow in self.flows()
+        }
         for event_type, hook in EVENT_HOOKS.items():
             caller = getattr(self.plugins.manager.hook, hook)
             for impl in caller.get_hookimpls():
-                found[f"plugin:{impl.plugin_name}"] = _hook_handler(event_type, impl.function)
+                found[f"plugin:{impl.plugin_name}"] = _hook_handler(
+                    event_type, impl.function
+                )
         return found
 
     async def sync(
@@ -123,9 +127,11 @@ class Engine:
         progress: Callable[[str, int], None] | None = None,
     ) -> SyncReport:
         """Sync one connection, or every enabled one, then deliver the events."""
-        names = [connection] if connection else [
-            n for n, c in self.config.connections.items() if c.enabled
-        ]
+        names = (
+            [connection]
+            if connection
+            else [n for n, c in self.config.connections.items() if c.enabled]
+        )
         report = SyncReport()
         for name in names:
             runner = StreamRunner(
@@ -137,7 +143,9 @@ class Engine:
                 progress=progress,
             )
             for stream in self.connector(name).streams():
-                counts = await runner.run(stream, full_refresh=full_refresh, dry_run=dry_run)
+                counts = await runner.run(
+                    stream, full_refresh=full_refresh, dry_run=dry_run
+                )
                 report.streams[f"{name}.{stream.name}"] = counts
         if not dry_run:
             report.delivered = await self.dispatch()

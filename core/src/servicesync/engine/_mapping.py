@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
 from servicesync.config import Mapping_
 from servicesync.errors import MappingError
 

@@ -107,7 +107,9 @@ class Dispatcher:
         return 1
 
 
-def replay(store: Store, *, event_id: str | None = None, consumer: str | None = None) -> int:
+def replay(
+    store: Store, *, event_id: str | None = None, consumer: str | None = None
+) -> int:
     """Make dead letters due again; return how many.
 
     Only dead deliveries change: a consumer that already succeeded for an

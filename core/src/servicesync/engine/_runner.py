@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+
 from servicesync.config import ConnectionConfig
 from servicesync.contract import Connector, Page, Record, Stream, StreamState
 from servicesync.engine._deals import StageMove, save_deals

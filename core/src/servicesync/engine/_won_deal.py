@@ -42,7 +42,13 @@ from servicesync.domain import (
 )
 from servicesync.engine._actions import perform
 from servicesync.engine._failpoints import failpoint
-from servicesync.engine._team import Booking, Candidate, RoleNeed, TeamChoice, choose_team
+from servicesync.engine._team import (
+    Booking,
+    Candidate,
+    RoleNeed,
+    TeamChoice,
+    choose_team,
+)
 from servicesync.errors import ConfigError
 from servicesync.store import Store
 
@@ -85,7 +91,9 @@ class WonDealFlow:
         """The name its outbox deliveries carry."""
         return f"flow:{self.name}"
 
-    async def handle(self, event_type: str, event_id: str, payload: dict[str, Any]) -> None:
+    async def handle(
+        self, event_type: str, event_id: str, payload: dict[str, Any]
+    ) -> None:
         """Take one outbox event; only a move into the flow's stage acts."""
         if event_type != "deal_stage_changed":
             return
@@ -104,7 +112,11 @@ class WonDealFlow:
             self.flow.target,
             "create_project",
             f"{key}:project",
-            {"name": plan.deal.title, "client": plan.client, "description": _summary(plan)},
+            {
+                "name": plan.deal.title,
+                "client": plan.client,
+                "description": _summary(plan),
+            },
         )
         project_key = project.external_id
         for milestone in plan.milestones:
@@ -194,19 +206,26 @@ class WonDealFlow:
             template = None
             if service is not None:
                 template = session.exec(
-                    select(ProjectTemplate).where(ProjectTemplate.service_id == service.id)
+                    select(ProjectTemplate).where(
+                        ProjectTemplate.service_id == service.id
+                    )
                 ).first()
             milestones = list(
                 session.exec(
                     select(TemplateMilestone)
-                    .where(TemplateMilestone.template_id == (template.id if template else ""))
+                    .where(
+                        TemplateMilestone.template_id
+                        == (template.id if template else "")
+                    )
                     .order_by(TemplateMilestone.position)  # type: ignore[arg-type]
                 )
             )
             tasks = list(
                 session.exec(
                     select(TemplateTask)
-                    .where(TemplateTask.template_id == (template.id if template else ""))
+                    .where(
+                        TemplateTask.template_id == (template.id if template else "")
+                    )
                     .order_by(TemplateTask.position)  # type: ignore[arg-type]
                 )
             )
@@ -232,7 +251,9 @@ class WonDealFlow:
 
     def _save_project(self, plan: _Plan, project: ActionResult) -> None:
         with self.store.transaction() as tx:
-            ids = self.store.link_ids(tx, self.flow.target, "project", [project.external_id])
+            ids = self.store.link_ids(
+                tx, self.flow.target, "project", [project.external_id]
+            )
         project_id = ids[project.external_id]
         with self.store.session() as session:
             if session.get(Project, project_id) is not None:
@@ -255,7 +276,11 @@ class WonDealFlow:
             )
             session.flush()
             for pick in plan.team.members:
-                session.add(ProjectMember(project_id=project_id, expert_id=pick.expert_id, role=pick.role))
+                session.add(
+                    ProjectMember(
+                        project_id=project_id, expert_id=pick.expert_id, role=pick.role
+                    )
+                )
                 session.add(
                     Allocation(
                         expert_id=pick.expert_id,
@@ -282,9 +307,12 @@ class WonDealFlow:
 def _needs(session: Any, service: Service | None) -> list[RoleNeed]:
     if service is None:
         return []
-    roles = session.exec(select(ServiceRole).where(ServiceRole.service_id == service.id))
+    roles = session.exec(
+        select(ServiceRole).where(ServiceRole.service_id == service.id)
+    )
     return [
-        RoleNeed(r.role, r.competency, r.min_level, r.headcount, r.typical_hours) for r in roles
+        RoleNeed(r.role, r.competency, r.min_level, r.headcount, r.typical_hours)
+        for r in roles
     ]
 
 
@@ -333,4 +361,3 @@ def _weekly_hours(plan: _Plan, role: str) -> Decimal:
 def _summary(plan: _Plan) -> str:
     service = plan.service.name if plan.service else "no catalog service"
     return f"Delivery of {service} for {plan.client}, sold in deal {plan.deal.title!r}."
-

@@ -145,4 +145,3 @@ def deal_fields(deal: Mapping[str, Any]) -> dict[str, Any]:
         "closed_at": closes if semantics != "process" else None,
         **mapped["custom"],
     }
-

@@ -39,7 +39,7 @@ def test_core_alone_imports_migrates_and_runs(tmp_path: Path) -> None:
         [
             str(python),
             "-c",
-            "import servicesync, sys; print(sorted(m for m in sys.modules if m.startswith('servicesync')))",
+            "import servicesync, servicesync.cli, sys; print(sorted(sys.modules))",
         ],
         capture_output=True,
         text=True,

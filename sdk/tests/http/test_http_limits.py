@@ -76,17 +76,6 @@ async def test_leaky_bucket_keeps_bitrix24_free_of_refusals(
     assert calls >= 0.9 * service.allowed(clock.monotonic())
 
 
-async def test_client_without_limiter_gets_refused(
-    clock: VirtualClock, bucket_service: Any
-) -> None:
-    service = bucket_service(2.0, 50.0)
-    target = client(clock, service, max_concurrency=120, slow_down=bitrix24_slow_down)
-
-    await drive(target, 120)
-
-    assert service.refused > 0
-
-
 async def test_shared_budget_store_paces_two_clients_as_one(
     clock: VirtualClock, bucket_service: Any, memory_budgets: Any
 ) -> None:

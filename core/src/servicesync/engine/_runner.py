@@ -21,11 +21,14 @@ from servicesync.engine._deals import StageMove, save_deals
 from servicesync.engine._failpoints import failpoint
 from servicesync.engine._mapping import DealFields, apply_config_mapping, validate_deal
 from servicesync.errors import MappingError, ServiceSyncError
-from servicesync.store import RunCounts, Store
+from servicesync.store import QuarantineRow, RunCounts, Store
+from servicesync.store._dialect import table_of
 
 __all__ = ["StreamCounts", "StreamRunner"]
 
 logger = logging.getLogger(__name__)
+
+QUARANTINE = table_of(QuarantineRow)
 
 #: The event a stage move becomes; its payload names the deal and both stages.
 DEAL_STAGE_CHANGED = "deal_stage_changed"
@@ -215,19 +218,15 @@ def _resolve_quarantine(
     tx: sa.Connection, connection: str, stream: str, records: Sequence[Record]
 ) -> None:
     """Mark records taken in now as no longer quarantined."""
-    from servicesync.store import QuarantineRow
-    from servicesync.store._dialect import table_of
-
-    if not records:
-        return
-    table = table_of(QuarantineRow)
-    tx.execute(
-        sa.update(table)
-        .where(
-            table.c.connection == connection,
-            table.c.stream == stream,
-            table.c.resolved.is_(False),
-            table.c.external_id.in_([r.external_id for r in records][:500]),
+    ids = [r.external_id for r in records]
+    for start in range(0, len(ids), 500):
+        tx.execute(
+            sa.update(QUARANTINE)
+            .where(
+                QUARANTINE.c.connection == connection,
+                QUARANTINE.c.stream == stream,
+                QUARANTINE.c.resolved.is_(False),
+                QUARANTINE.c.external_id.in_(ids[start : start + 500]),
+            )
+            .values(resolved=True)
         )
-        .values(resolved=True)
-    )

@@ -7,7 +7,7 @@ import importlib
 import typer
 
 #: Modules under this package that add commands, in help order.
-MODULES = ("init", "config", "plugins", "db", "catalog")
+MODULES = ("init", "config", "plugins", "db", "catalog", "sync")
 
 
 def register_all(app: typer.Typer) -> None:

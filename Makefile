@@ -34,7 +34,7 @@ demo: sync
 lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy core/src sdk/src
+	$(RUN) mypy core/src sdk/src plugins/trello/src plugins/asana/src
 
 format: sync
 	$(RUN) ruff check --fix .

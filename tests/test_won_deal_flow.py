@@ -164,3 +164,24 @@ async def test_sync_after_everything_settled_writes_nothing(world: World) -> Non
     assert sum(c.written for c in report.streams.values()) == 0
     assert report.delivered == 0
     assert world.projects_in_jira() == 1
+
+
+async def test_won_deal_tasks_are_made_in_their_milestones(world: World) -> None:
+    deal = await world.add_deal("Globex: data audit")
+    await world.engine.sync()
+    await world.call(
+        "crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "EXECUTING"}}
+    )
+
+    await world.engine.sync()
+
+    placed = {
+        issue["fields"]["summary"]: [v["name"] for v in issue["fields"]["fixVersions"]]
+        for issue in world.jira.issues.issues.values()
+    }
+    assert placed == {
+        "Stakeholder interviews": ["Kick-off"],
+        "System inventory": ["Findings report"],
+        "Maturity scoring": ["Findings report"],
+        "Findings workshop": ["Findings report"],
+    }

@@ -59,3 +59,9 @@ def test_redacting_filter_masks_args_and_tracebacks(
     assert "sup3r-s3cret" not in caplog.text
     assert caplog.records[0].getMessage() == f"calling with {MASK}"
     assert MASK in (caplog.records[0].exc_text or "")
+
+
+def test_redactor_masks_an_unregistered_bitrix24_webhook_code() -> None:
+    text = Redactor().text("POST https://p.example/rest/12/q1w2e3r4t5/batch -> 401")
+
+    assert text == f"POST https://p.example/rest/12/{MASK}/batch -> 401"

@@ -15,13 +15,16 @@ from servicesync.store import (
     open_store,
 )
 from servicesync.store._migrate import alembic_config
+from servicesync.store._schema import include_name
 from servicesync.store.testing import postgres_schema, postgres_url
 from sqlalchemy.engine import Engine
 
 
 def test_migrations_match_the_models(store_backend: Engine) -> None:
     with store_backend.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         differences = compare_metadata(context, metadata())
 
     assert differences == []

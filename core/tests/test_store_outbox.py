@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 
 from servicesync.store import Store
+from servicesync.store._processes import this_process
 
 LEASE = timedelta(minutes=5)
 
@@ -66,3 +71,44 @@ def test_outbox_event_becomes_a_dead_letter_after_max_attempts(store: Store) -> 
     assert dead == [False, False, True]
     assert [e.event_id for e in store.dead_letters("jira")] == [event_id]
     assert store.outbox_claim("jira", LEASE) == []
+
+
+def _ended_process() -> str:
+    """Name a process of this host that has run and ended, as claims name it."""
+    with subprocess.Popen([sys.executable, "-c", "pass"]) as child:
+        child.wait()
+    return f"{socket.gethostname()}/{child.pid}/0"
+
+
+def test_outbox_claim_of_a_killed_process_is_taken_at_once(store: Store) -> None:
+    event_id = _append(store, ["jira"])
+    store.outbox_claim("jira", LEASE, owner=_ended_process())
+
+    again = store.outbox_claim("jira", LEASE)
+
+    assert [e.event_id for e in again] == [event_id]
+
+
+def test_outbox_claim_of_a_running_process_waits_for_the_lease(store: Store) -> None:
+    _append(store, ["jira"])
+    parent = f"{socket.gethostname()}/{os.getppid()}/0"
+    store.outbox_claim("jira", LEASE, owner=parent)
+
+    assert store.outbox_claim("jira", LEASE) == []
+
+
+def test_outbox_claim_of_another_host_waits_for_the_lease(store: Store) -> None:
+    _append(store, ["jira"])
+    elsewhere = this_process().replace(socket.gethostname(), "elsewhere", 1)
+    store.outbox_claim("jira", LEASE, owner=elsewhere)
+
+    assert store.outbox_claim("jira", LEASE) == []
+
+
+def test_outbox_completed_delivery_gives_its_claim_back(store: Store) -> None:
+    event_id = _append(store, ["jira"])
+    store.outbox_claim("jira", LEASE)
+
+    store.outbox_complete(event_id, "jira")
+
+    assert store.locks().try_acquire(f"outbox:jira:{event_id}", "another", 60)

@@ -20,15 +20,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from servicesync.errors import ConfigError
 
 __all__ = [
     "Config",
     "ConnectionConfig",
+    "DaemonConfig",
     "FlowConfig",
     "Mapping_",
+    "ScheduleConfig",
     "StoreConfig",
     "load_config",
     "parse_config",
@@ -79,10 +88,90 @@ class Mapping_(_Strict):
 
 
 class ScheduleConfig(_Strict):
-    """When the daemon syncs a connection: every so many seconds, or by cron."""
+    """When the daemon syncs a connection: every so many seconds, or by cron.
+
+    Both forms become one cron expression (:meth:`as_cron`), so that every
+    daemon sharing a database fires a schedule at the same instants. An
+    interval must therefore divide a minute, an hour or a day evenly;
+    anything else is written as cron. A cron expression may carry a sixth
+    field for seconds.
+    """
 
     every: Annotated[int, Field(gt=0)] | None = None
     cron: str | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from croniter import croniter
+
+            if not croniter.is_valid(value):
+                raise ValueError(f"{value!r} is not a cron expression")
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ScheduleConfig:
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give either 'every' or 'cron', not both")
+        if self.every is not None:
+            _interval_cron(self.every)
+        return self
+
+    def as_cron(self) -> str | None:
+        """Return the schedule as cron, or ``None`` when there is none."""
+        if self.every is not None:
+            return _interval_cron(self.every)
+        return self.cron
+
+
+def _interval_cron(seconds: int) -> str:
+    """Return the cron expression that fires every ``seconds``."""
+    if seconds < 60 and 60 % seconds == 0:
+        return f"* * * * * */{seconds}"
+    minutes, rest = divmod(seconds, 60)
+    if not rest and minutes < 60 and 60 % minutes == 0:
+        return f"*/{minutes} * * * *"
+    hours, rest = divmod(seconds, 3600)
+    if not rest and hours <= 24 and 24 % hours == 0:
+        return f"0 */{hours} * * *" if hours < 24 else "0 0 * * *"
+    raise ValueError(
+        f"every = {seconds} does not divide a minute, an hour or a day evenly; "
+        "write the schedule as cron instead"
+    )
+
+
+class DaemonConfig(_Strict):
+    """How ``servicesync daemon`` listens, and how fast it notices a dead peer."""
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=8470, description="Port for webhooks, health and metrics; 0 picks one."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The URL services reach this daemon at, for webhook registration.",
+    )
+    heartbeat_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=10.0, description="How often a daemon says it is alive."
+    )
+    stall_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=60.0,
+        description="A daemon silent this long is dead; its work is taken over.",
+    )
+    shutdown_grace_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=30.0,
+        description="On SIGTERM, how long a running sync may take to finish.",
+    )
+
+    @model_validator(mode="after")
+    def _stall_after_heartbeats(self) -> DaemonConfig:
+        if self.stall_seconds <= 2 * self.heartbeat_seconds:
+            raise ValueError(
+                "stall_seconds must be more than twice heartbeat_seconds, or a "
+                "live daemon could be taken for dead"
+            )
+        return self
 
 
 class ConnectionConfig(_Strict):
@@ -126,6 +215,7 @@ class Config(_Strict):
     plugins: PluginsConfig = PluginsConfig()
     connections: dict[str, ConnectionConfig] = {}
     flows: dict[str, FlowConfig] = {}
+    daemon: DaemonConfig = DaemonConfig()
 
     #: Where the file was read from; relative paths in it are read from its folder.
     _path: Path | None = None

@@ -9,7 +9,9 @@ config and a :class:`ConnectorContext`, offers:
 * actions: writes to the service that take a deduplication key and can find
   the object an earlier attempt with the same key created;
 * a webhook handler: a raw request in, an answer, a delivery key and the
-  records to re-read out.
+  records to re-read out;
+* optionally, a webhook registrar: what ``servicesync webhooks`` uses to have
+  the service post to the daemon, and to list, renew and remove what it made.
 
 Everything here is data and abstract behaviour; the SDK provides base classes
 that make the common cases short.
@@ -26,6 +28,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import httpx
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from servicesync._clock import Clock
@@ -43,13 +46,22 @@ __all__ = [
     "PluginState",
     "Record",
     "RecordRef",
+    "RegisteredWebhook",
     "Stream",
     "StreamState",
     "WebhookHandler",
+    "WebhookRegistrar",
     "WebhookRequest",
     "WebhookResponse",
     "payload_hash",
 ]
+
+# Dates and dataclasses go through ``default=str``, as they did with json.
+_HASH_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
@@ -58,8 +70,17 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
     Two payloads with the same content hash alike, so a record read again
     unchanged is recognised before anything parses it.
     """
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    try:
+        # orjson writes sorted, compact JSON several times faster than the
+        # json module; every record of every page goes through here.
+        text = orjson.dumps(payload, default=str, option=_HASH_OPTIONS)
+    except TypeError:
+        # Values orjson refuses (integers past 64 bits, keys that are not
+        # strings) still hash, through the slower encoder.
+        text = json.dumps(
+            payload, sort_keys=True, separators=(",", ":"), default=str
+        ).encode()
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 class StreamState(BaseModel):
@@ -170,6 +191,19 @@ class Stream(ABC):
     def read(self, state: StreamState) -> AsyncIterator[Page]:
         """Yield pages from ``state`` on; each page's checkpoint resumes after it."""
 
+    async def read_records(
+        self, external_ids: Sequence[str]
+    ) -> Sequence[Record] | None:
+        """Read the named records again, as a webhook delivery asks.
+
+        Returns:
+            The records as the service has them now, leaving out ids it no
+            longer knows; or ``None`` when the stream cannot read single
+            records, in which case the engine reads the stream from its
+            saved state instead.
+        """
+        return None
+
 
 class ActionResult(BaseModel):
     """What an action created or changed in the service."""
@@ -256,6 +290,99 @@ class WebhookHandler(ABC):
             WebhookRejected: the signature or token is wrong; nothing may
                 change because of this request.
         """
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredWebhook:
+    """A webhook a service holds for a connection.
+
+    Attributes:
+        external_id: the service's name for it: the webhook's id, or the
+            event, where the service binds one handler per event.
+        url: where the service posts deliveries.
+        expires_at: when the service stops posting unless the webhook is
+            refreshed; ``None`` when it never expires.
+        secret: the secret deliveries are signed with, when it belongs to
+            this webhook alone (a fresh one servicesync chose, or one the
+            service issued). The store keeps it encrypted. ``None`` when the
+            signing secret is the connection's own, from its config.
+    """
+
+    external_id: str
+    url: str
+    expires_at: datetime | None = None
+    secret: str | None = field(default=None, repr=False)
+
+
+class WebhookRegistrar(ABC):
+    """Registers a connection's webhooks at its service, and looks after them.
+
+    ``servicesync webhooks`` drives it: ``register`` asks the service to post
+    to the daemon's ``/webhooks/CONNECTION`` route, which answers whatever
+    handshake the service makes meanwhile (Trello's ``HEAD``, Asana's echoed
+    secret); the store keeps what was registered, so that ``list`` can show
+    differences, ``refresh`` can renew webhooks that expire and ``remove``
+    can delete them.
+
+    Attributes:
+        wants_secret: whether the service signs each webhook with a secret
+            the caller picks; :meth:`register` is then given a fresh one.
+    """
+
+    wants_secret: ClassVar[bool] = False
+
+    def manual_steps(self, url: str) -> str | None:
+        """Say how to set webhooks up by hand, when the API cannot.
+
+        Some credentials may not register webhooks (an API token where only
+        apps may; an incoming webhook where only applications bind events).
+
+        Returns:
+            ``None`` when :meth:`register` works; otherwise the steps to take
+            in the service's UI, naming ``url`` to paste there and the config
+            key that takes the secret or token the service shows.
+        """
+        return None
+
+    @abstractmethod
+    async def register(
+        self, url: str, secret: str | None
+    ) -> Sequence[RegisteredWebhook]:
+        """Have the service post this connection's changes to ``url``.
+
+        Registering again at the same URL makes no duplicates: what the
+        service already holds there is returned as registered.
+
+        Args:
+            url: the daemon's public webhook URL for this connection.
+            secret: a fresh secret to sign with, when :attr:`wants_secret`.
+
+        Returns:
+            Every webhook the service now holds at ``url`` for this
+            connection.
+        """
+
+    async def webhooks(self) -> Sequence[RegisteredWebhook] | None:
+        """Return the webhooks the service holds for this connection.
+
+        Returns ``None`` when the service's API cannot list them.
+        """
+        return None
+
+    async def refresh(
+        self, webhooks: Sequence[RegisteredWebhook]
+    ) -> Sequence[RegisteredWebhook]:
+        """Renew webhooks that expire; return those renewed, with their expiry.
+
+        A webhook left out of the result was not renewed: the service no
+        longer holds it. By default nothing expires and every webhook is
+        returned as it was.
+        """
+        return list(webhooks)
+
+    @abstractmethod
+    async def remove(self, webhook: RegisteredWebhook) -> None:
+        """Delete ``webhook`` at the service; one already gone is no error."""
 
 
 class CredentialVault(Protocol):
@@ -364,6 +491,15 @@ class Connector(ABC, Generic[C]):
         """Return the handler for incoming deliveries, or ``None``."""
         return None
 
+    def webhook_registrar(self) -> WebhookRegistrar | None:
+        """Return what registers this connection's webhooks, or ``None``.
+
+        ``None`` means servicesync cannot set up webhooks for this connector
+        at all; a registrar whose :meth:`WebhookRegistrar.manual_steps` gives
+        steps means it can, but by hand.
+        """
+        return None
+
     def map_record(
         self, stream: str, payload: Mapping[str, Any]
     ) -> dict[str, Any] | None:
@@ -381,6 +517,15 @@ class Connector(ABC, Generic[C]):
 
     async def check(self) -> None:
         """Make one cheap authenticated call; raise if the connection is unusable."""
+
+    def call_counts(self) -> Mapping[str, int]:
+        """Return running totals of this connection's calls, for metrics.
+
+        The keys the daemon exports are ``calls``, ``retries``, ``slow_downs``
+        (429s and the services' other "slow down" answers) and ``errors``;
+        a connector that does not count returns an empty mapping.
+        """
+        return {}
 
     async def aclose(self) -> None:
         """Release what the connector holds open, such as HTTP connections."""

@@ -45,6 +45,23 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+#: Libraries that log the full URL of every request they send. URLs carry
+#: credentials (a Bitrix24 webhook code, OAuth query parameters), so these
+#: loggers mask known secrets in the record itself, before any handler,
+#: whether or not :func:`configure_logging` was called.
+THIRD_PARTY_URL_LOGGERS = ("httpx", "httpcore")
+
+
+def _guard_third_party_loggers() -> None:
+    for name in THIRD_PARTY_URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+
+
+_guard_third_party_loggers()
+
+
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {

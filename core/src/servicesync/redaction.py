@@ -49,6 +49,10 @@ SECRET_PARAMS = frozenset(
     }
 )
 
+# A Bitrix24 incoming webhook URL carries its secret code as a path segment,
+# PORTAL/rest/USER_ID/CODE/method, whether or not the code was registered.
+_WEBHOOK_CODE = re.compile(r"(/rest/\d+/)[A-Za-z0-9_]+(?=/)")
+
 # Secrets shorter than this are not searched for in free text: masking every
 # "42" in a log line would hide more than it protects.
 _MIN_SECRET_LENGTH = 6
@@ -78,7 +82,8 @@ class Redactor:
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
 
     def text(self, value: str) -> str:
-        """Return ``value`` with every known secret masked."""
+        """Return ``value`` with every known secret and webhook code masked."""
+        value = _WEBHOOK_CODE.sub(rf"\g<1>{MASK}", value)
         if self._pattern is None:
             return value
         return self._pattern.sub(MASK, value)

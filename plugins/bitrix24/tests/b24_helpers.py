@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from servicesync.contract import Page, Stream, StreamState
+from collections.abc import Callable
+
+from servicesync.contract import Page, Stream, StreamState, WebhookRequest
 from servicesync_bitrix24 import Bitrix24Connector
 from servicesync_bitrix24.fake import FakePortal
 
@@ -45,3 +47,18 @@ async def read_all(s: Stream, state: StreamState | None = None) -> list[Page]:
 
 def rest_requests(portal: FakePortal) -> int:
     return sum(1 for e in portal.log if e.path.startswith("/rest/"))
+
+
+def event_request(
+    portal: FakePortal, token: str, change: Callable[[], object]
+) -> WebhookRequest:
+    """Bind an outgoing webhook with ``token``, make ``change``, capture its POST."""
+    url = f"https://sync.example/hooks/crm/{len(portal.events.bindings)}"
+    portal.events.add_outgoing_webhook("ONCRMDEALUPDATE", url, token)
+    change()
+    subscription, _, payload = portal.webhooks.pending[-1]
+    prepared = subscription.scheme.prepare(
+        payload, subscription.url, portal.clock.now()
+    )
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    return WebhookRequest("POST", subscription.url, headers, prepared.body)

@@ -11,8 +11,16 @@ import pytest
 from b24_helpers import MemoryState, MemoryVault
 from servicesync import VirtualClock
 from servicesync.contract import ConnectorContext
+from servicesync.store.testing import (
+    _postgres_engine,
+    _sqlite_engine,
+    store,
+    store_backend,
+)
 from servicesync_bitrix24 import Bitrix24Config, Bitrix24Connector
 from servicesync_bitrix24.fake import FakePortal
+
+__all__ = ["_postgres_engine", "_sqlite_engine", "store", "store_backend"]
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -129,3 +129,15 @@ async def test_other_streams_read_their_rows(
         "stage_history": 2,
     }
     assert counts["deal_fields"] > 10
+
+
+async def test_deals_read_records_reads_the_named_deals_in_one_request(
+    portal: FakePortal, connector: Bitrix24Connector
+) -> None:
+    _seed(portal, 120)
+    wanted = [str(i) for i in range(3, 120, 2)] + ["9999", "not-an-id"]
+
+    records = await stream(connector, "deals").read_records(wanted)
+
+    assert [r.external_id for r in records] == [str(i) for i in range(3, 120, 2)]
+    assert rest_requests(portal) == 1

@@ -7,8 +7,16 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from servicesync import VirtualClock
 from servicesync.contract import ConnectorContext
+from servicesync.store.testing import (
+    _postgres_engine,
+    _sqlite_engine,
+    store,
+    store_backend,
+)
 from servicesync_jira import JiraConfig, JiraConnector
 from servicesync_jira.fake import JiraFake
+
+__all__ = ["_postgres_engine", "_sqlite_engine", "store", "store_backend"]
 
 
 class MemoryStore:

@@ -190,3 +190,28 @@ async def test_fake_worklog_and_error_answers_match_the_description(
 
     assert isinstance(recorder, Recorder)
     assert [p for e in recorder.exchanges for p in check(spec, e)] == []
+
+
+async def test_fake_created_user_is_found_by_email(http: httpx.AsyncClient) -> None:
+    spec = load_spec()
+    body = {"emailAddress": "new.hire@acme.test", "products": ["jira-software"]}
+
+    created = await http.post(f"{API}/user", json=body)
+    again = await http.post(f"{API}/user", json=body)
+    found = await http.get(f"{API}/user/search", params={"query": "new.hire@"})
+
+    assert created.status_code == 201, created.text
+    assert again.json()["accountId"] == created.json()["accountId"]
+    assert [u["accountId"] for u in found.json()] == [created.json()["accountId"]]
+    recorder = http._transport
+    assert isinstance(recorder, Recorder)
+    assert [p for e in recorder.exchanges for p in check(spec, e)] == []
+
+
+async def test_fake_create_user_without_products_answers_400(
+    http: httpx.AsyncClient,
+) -> None:
+    response = await http.post(f"{API}/user", json={"emailAddress": "x@acme.test"})
+
+    assert response.status_code == 400, response.text
+    assert "products" in response.json()["errors"]

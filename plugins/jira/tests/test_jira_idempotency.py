@@ -147,3 +147,19 @@ async def test_create_tasks_label_search_fallback_finds_issues_once_indexed(
     assert len(result.data["created"]) == 5
     assert len(fake.issues.issues) == 5
     assert fake.log.count(method="POST", route="/rest/api/3/search/jql") >= 2
+
+
+async def test_create_tasks_half_failed_bulk_with_lost_answer_creates_each_once(
+    fake: JiraFake, connector: JiraConnector
+) -> None:
+    key = await make_project(connector, fake)
+    params = tasks(40).model_copy(update={"project_key": key})
+    fake.fail_next_bulk(range(0, 40, 2))
+    fake.faults.answer_lost(method="POST", path="/rest/api/3/issue/bulk")
+
+    result = await connector.actions()["create_tasks"].execute("deal:1:tasks", params)
+
+    labels = [i["fields"]["labels"][0] for i in fake.issues.issues.values()]
+    assert len(result.data["created"]) == 40
+    assert len(labels) == len(set(labels)) == 40
+    assert fake.log.count(method="POST", route="/rest/api/3/issue") == 20

@@ -1,14 +1,33 @@
-"""Every exchange the connector and the fake have is what the description allows."""
+"""Every exchange the connector and the fake have is what the description allows.
+
+One recorded session drives the connector through every operation it calls
+(a static scan of its source lists them, so a new call cannot go unchecked)
+and makes the fake answer with every status it can give (a scan of the
+fake's source lists those). Each exchange is then validated against the
+vendor's OpenAPI description.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from jira_spec import Recorder, check, load_spec
+import servicesync_jira
+import servicesync_jira.fake
+from jira_spec import Exchange, Recorder, check, load_spec, operation
 from servicesync import VirtualClock
 from servicesync.contract import StreamState
+from servicesync.errors import AuthenticationError
 from servicesync_jira import (
+    AddTeamParams,
+    CreateMilestoneParams,
+    CreateProjectParams,
+    CreateTasksParams,
     DeliveryPlan,
     IssuesStream,
     JiraConnector,
@@ -21,24 +40,71 @@ from servicesync_jira.fake import JiraFake
 
 pytestmark = pytest.mark.shared
 
+API = "/rest/api/3"
+
+#: Every status the fake answers with: its routes' success codes, its errors,
+#: its authentication refusal, its rate limit (429) and its faults (503).
+FAKE_STATUSES = {200, 201, 204, 400, 401, 404, 410, 413, 429, 503}
+
+_CALL = re.compile(r"\.(get|post|put|patch|delete)\(\s*f\"\{API\}([^\"]*)\"")
+_STATUS_LITERAL = re.compile(
+    r"(?:FakeJiraError\(\s*|_json\(|status_code=|error_response\(\s*)(\d{3})"
+)
+
+
+def _sources(package: Any) -> list[Path]:
+    folder = Path(package.__file__).parent
+    return sorted(p for p in folder.glob("*.py"))
+
+
+def connector_operations() -> set[tuple[str, str]]:
+    """``(method, path)`` of every API call in the connector's source."""
+    found = set()
+    for path in _sources(servicesync_jira):
+        for method, rest in _CALL.findall(path.read_text()):
+            found.add((method.upper(), _placeholders(API + rest)))
+    return found
+
+
+def fake_status_literals() -> set[int]:
+    """The statuses the fake's source answers with by name."""
+    text = "".join(p.read_text() for p in _sources(servicesync_jira.fake))
+    return {int(code) for code in _STATUS_LITERAL.findall(text)}
+
+
+def _placeholders(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
 
 @pytest.fixture
-def recorder(connector: JiraConnector) -> Recorder:
-    spied = Recorder(connector.client.http._transport)
-    connector.client.http._transport = spied
-    return spied
+def exchanges() -> list[Exchange]:
+    return []
+
+
+@pytest.fixture
+def spy(exchanges: list[Exchange]) -> Callable[[JiraConnector], JiraConnector]:
+    """Record every exchange of a connector into the shared list."""
+
+    def wrap(connector: JiraConnector) -> JiraConnector:
+        inner = connector.client.http._transport
+        connector.client.http._transport = Recorder(inner, exchanges)
+        return connector
+
+    return wrap
 
 
 async def exercise(
     fake: JiraFake, connector: JiraConnector, clock: VirtualClock
 ) -> None:
+    """Call every operation the connector has, meeting faults on the way."""
     for n in range(3):
         fake.add_user(f"dev{n}@acme.test", f"Dev {n}", email_visible=n > 0)
+    team = [f"dev{n}@acme.test" for n in range(3)]
     plan = DeliveryPlan(
         deal_id="D-7",
         client="Globex",
         name="Globex app",
-        team=[f"dev{n}@acme.test" for n in range(3)],
+        team=team,
         milestones=[MilestoneSpec(ref="m1", name="Beta", due=date(2026, 3, 1))],
         tasks=[
             TaskSpec(ref=f"t{n}", summary=f"Task {n}", milestone="m1")
@@ -46,41 +112,125 @@ async def exercise(
         ],
     )
     fake.fail_next_bulk([1, 2])
-    fake.refuse_next(429, retry_after=0, path="/rest/api/3/version")
+    fake.refuse_next(429, retry_after=0, path=f"{API}/version")
     result = await provision(connector, plan)
-    fake.faults.answer_lost(method="POST", path="/rest/api/3/project")
-    await connector.actions()["create_project"].find("deal:D-7:project", _params())
-    await connector.actions()["create_milestone"].execute(
-        "other", _milestone(result.project.external_id)
+    key = result.project.external_id
+    actions = connector.actions()
+
+    fake.faults.answer_lost(method="POST", path=f"{API}/project")
+    project = CreateProjectParams(name="Globex app", client="Globex")
+    await actions["create_project"].find("deal:D-7:project", project)
+    nobody = CreateProjectParams(name="Nobody", client="Nobody Ltd")
+    assert await actions["create_project"].find("deal:none:project", nobody) is None
+    milestone = CreateMilestoneParams(project_key=key, name="Beta")
+    await actions["create_milestone"].execute("other", milestone)
+    await actions["add_team"].find(
+        "deal:D-7:team", AddTeamParams(project_key=key, emails=team)
     )
+    fake.faults.answer_lost(method="POST", path=f"{API}/issue/bulk")
+    more = CreateTasksParams(project_key=key, tasks=[TaskSpec(ref="x", summary="X")])
+    await actions["create_tasks"].execute("deal:D-7:more", more)
+
     clock.advance(300)
     async for _ in IssuesStream(connector).read(StreamState()):
         pass
     async for _ in ProjectsStream(connector).read(StreamState()):
         pass
+    fake.refuse_next(503, retry_after=0, path=f"{API}/myself")
     await connector.check()
+    await _lifecycle(connector, key)
 
 
-def _params() -> object:
-    from servicesync_jira import CreateProjectParams
+async def _lifecycle(connector: JiraConnector, key: str) -> None:
+    """Mark, unmark and archive the project, for the actions that exist."""
+    actions = connector.actions()
+    steps = [
+        ("mark_project", {"project_key": key, "note": "The deal was lost."}),
+        ("unmark_project", {"project_key": key}),
+        ("archive_project", {"project_key": key}),
+    ]
+    for name, values in steps:
+        if name in actions:
+            params = actions[name].params_model.model_validate(values)
+            await actions[name].execute(f"deal:D-7:{name}", params)
 
-    return CreateProjectParams(name="Globex app", client="Globex")
 
-
-def _milestone(key: str) -> object:
-    from servicesync_jira import CreateMilestoneParams
-
-    return CreateMilestoneParams(project_key=key, name="Beta")
+async def answers_beyond_the_connector(
+    fake: JiraFake, exchanges: list[Exchange]
+) -> None:
+    """Make the fake give the answers the connector never provokes."""
+    lead = next(iter(fake.site.users))
+    fake.site.create_project({"key": "WRK", "name": "Work", "leadAccountId": lead})
+    issue = fake.issues.create(
+        {
+            "fields": {
+                "project": {"key": "WRK"},
+                "issuetype": {"name": "Task"},
+                "summary": "w",
+            }
+        }
+    )
+    fake.worklogs.per_issue_cap = 0
+    auth = httpx.BasicAuth("bot@acme.test", "bot-token-123456")
+    recorder = Recorder(fake.transport(), exchanges)
+    async with httpx.AsyncClient(
+        transport=recorder, base_url=fake.base_url, auth=auth
+    ) as client:
+        await client.post(f"{API}/search", json={"jql": "project = WRK"})
+        await client.post(
+            f"{API}/issue/{issue['key']}/worklog", json={"timeSpentSeconds": 60}
+        )
 
 
 async def test_spec_connector_exchanges_match_the_description(
-    fake: JiraFake, connector: JiraConnector, clock: VirtualClock, recorder: Recorder
+    fake: JiraFake,
+    connector: JiraConnector,
+    clock: VirtualClock,
+    spy: Callable[[JiraConnector], JiraConnector],
+    exchanges: list[Exchange],
 ) -> None:
     spec = load_spec()
 
-    await exercise(fake, connector, clock)
+    await exercise(fake, spy(connector), clock)
 
-    problems = [p for e in recorder.exchanges for p in check(spec, e)]
-    assert problems == []
-    statuses = {(e.method, e.status) for e in recorder.exchanges}
-    assert {("POST", 201), ("GET", 200), ("POST", 429), ("POST", 400)} <= statuses
+    assert [p for e in exchanges for p in check(spec, e)] == []
+
+
+async def test_spec_checks_every_operation_the_connector_calls(
+    fake: JiraFake,
+    connector: JiraConnector,
+    clock: VirtualClock,
+    spy: Callable[[JiraConnector], JiraConnector],
+    exchanges: list[Exchange],
+) -> None:
+    spec = load_spec()
+
+    await exercise(fake, spy(connector), clock)
+
+    exercised = {
+        (e.method, _placeholders(operation(spec, e.method, e.path)[0]))
+        for e in exchanges
+    }
+    assert connector_operations() - exercised == set()
+    assert len(connector_operations()) >= 14
+
+
+async def test_spec_checks_every_status_the_fake_answers(
+    fake: JiraFake,
+    connector: JiraConnector,
+    clock: VirtualClock,
+    make: Callable[..., JiraConnector],
+    spy: Callable[[JiraConnector], JiraConnector],
+    exchanges: list[Exchange],
+) -> None:
+    spec = load_spec()
+    stranger = spy(make(api_token="not-a-token-of-this-site"))
+
+    await exercise(fake, spy(connector), clock)
+    with pytest.raises(AuthenticationError):
+        await stranger.check()
+    await answers_beyond_the_connector(fake, exchanges)
+
+    assert fake_status_literals() <= FAKE_STATUSES
+    assert FAKE_STATUSES - {e.status for e in exchanges} == set()
+    assert [p for e in exchanges for p in check(spec, e)] == []

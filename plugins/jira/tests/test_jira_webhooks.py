@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import servicesync_jira.plugin
+from servicesync.config import parse_config
 from servicesync.contract import RecordRef, WebhookRequest
+from servicesync.engine import Engine
 from servicesync.errors import WebhookRejected
+from servicesync.plugins import load_plugins
+from servicesync.store import Store
+from servicesync.store.testing import every_row
 from servicesync_jira import JiraConnector
 from servicesync_jira.fake import DELIVERY_HEADER, JiraFake
 
@@ -93,3 +100,52 @@ async def test_webhook_app_jwt_with_wrong_secret_rejected(
 
     with pytest.raises(WebhookRejected):
         await app_connector.webhook_handler().handle(request)
+
+
+ENGINE_CONFIG = """
+[connections.delivery]
+plugin = "jira"
+[connections.delivery.settings]
+site_url = "{site}"
+email = "bot@acme.test"
+api_token = "bot-token-123456"
+webhook_secret = "hook-secret-abc"
+"""
+
+
+@pytest.fixture
+async def engine(fake: JiraFake, store: Store) -> AsyncIterator[Engine]:
+    config = parse_config(ENGINE_CONFIG.format(site=fake.base_url))
+    plugins = load_plugins(modules=[("jira", servicesync_jira.plugin)])
+    made = Engine(config, store, plugins, transports={"delivery": fake.transport()})
+    yield made
+    await made.aclose()
+
+
+async def test_webhook_wrong_signature_through_the_engine_changes_nothing(
+    fake: JiraFake, engine: Engine, store: Store
+) -> None:
+    request = await delivered(fake, "another-secret")
+    before = every_row(store.engine)
+    calls = len(fake.log)
+
+    with pytest.raises(WebhookRejected) as caught:
+        await engine.handle_webhook("delivery", request)
+
+    assert caught.value.status == 401
+    assert every_row(store.engine) == before
+    assert len(fake.log) == calls
+
+
+async def test_webhook_signed_delivery_through_the_engine_is_taken_once(
+    fake: JiraFake, engine: Engine, store: Store
+) -> None:
+    request = await delivered(fake, "hook-secret-abc")
+
+    await engine.handle_webhook("delivery", request)
+    calls = len(fake.log)
+    replay = await engine.handle_webhook("delivery", request)
+
+    assert replay.delivery_key == request.header(DELIVERY_HEADER)
+    assert len(every_row(store.engine)["webhook_receipts"]) == 1
+    assert len(fake.log) == calls

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 from servicesync_sdk._scaffold import placeholders, render_plugin
+from servicesync_sdk.testing import ConnectorConformance
 
 REPO = Path(__file__).resolve().parents[3]
 TUTORIAL = REPO / "docs" / "writing-a-plugin.md"
+#: Every test of the conformance suite; the plugin's run must pass them all.
+SUITE_PARTS = [name for name in dir(ConnectorConformance) if name.startswith("test_")]
 
 
 def tutorial_commands() -> list[str]:
@@ -64,6 +67,7 @@ def test_tutorial_commands_build_a_plugin_that_passes_the_suite(
     constraints.write_text(lock.stdout)
     work = tmp_path / "work"
     work.mkdir()
+    assert not work.is_relative_to(REPO), "the plugin is built outside the checkout"
     env = {
         key: value
         for key, value in os.environ.items()
@@ -82,13 +86,24 @@ def test_tutorial_commands_build_a_plugin_that_passes_the_suite(
         SERVICESYNC_REPO=str(REPO),
         UV_CONSTRAINT=str(constraints),
     )
-    script = "set -e\n" + "\n".join(tutorial_commands())
+    # After the tutorial, the plugin's environment says where it imports the
+    # core and the SDK from: its own site-packages, not this checkout.
+    where = (
+        ".venv/bin/python -c 'import servicesync, servicesync_sdk as s; "
+        'print("FROM", servicesync.__file__); print("FROM", s.__file__)\''
+    )
+    script = "set -e\n" + "\n".join([*tutorial_commands(), where])
 
     result = subprocess.run(
         ["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True
     )
 
     output = result.stdout + result.stderr
+    imported = re.findall(r"^FROM (.+)$", result.stdout, re.M)
+    passed = re.search(r"\b(\d+) passed\b", output)
     assert result.returncode == 0, output
-    assert re.search(r"\b1[0-9] passed\b", output), output
-    assert "failed" not in output, output
+    assert passed and int(passed[1]) >= len(SUITE_PARTS), output
+    assert not re.search(r"\b(failed|skipped|errors?)\b", output), output
+    assert len(imported) == 2, output
+    assert all(Path(p).is_relative_to(work) for p in imported), imported
+    assert not any(Path(p).is_relative_to(REPO) for p in imported), imported

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
@@ -12,7 +14,13 @@ import pytest
 from servicesync import VirtualClock
 from servicesync.contract import ActionResult, WebhookRequest
 from servicesync_sdk._scaffold import render_plugin
-from servicesync_sdk.testing import ConnectorConformance, MemoryBudgets, MemoryLocks
+from servicesync_sdk.http import Throttle
+from servicesync_sdk.testing import (
+    ConformanceKit,
+    ConnectorConformance,
+    MemoryBudgets,
+    MemoryLocks,
+)
 
 Failure = (AssertionError, pytest.fail.Exception)
 
@@ -89,6 +97,103 @@ async def test_suite_skips_part_with_reason(template: ModuleType) -> None:
 
     with pytest.raises(pytest.skip.Exception, match="sends no webhooks"):
         await suite_for(NoHooks()).test_webhook_forged_delivery_rejected()
+
+
+def without_limiter(harness: Any) -> Any:
+    """Return ``harness`` with its connectors' limiters taken away."""
+
+    class Unpaced(type(harness)):  # type: ignore[misc]
+        def make_connector(self, fake: Any, context: Any) -> Any:
+            connector = super().make_connector(fake, context)
+            connector.client.throttle = Throttle([])
+            return connector
+
+    return Unpaced()
+
+
+@pytest.mark.parametrize("workload", ["one_read", "repeated_reads"])
+async def test_suite_passes_template_rate_limit(
+    template: ModuleType, workload: str
+) -> None:
+    class Paced(template.SuitecheckHarness):  # type: ignore[name-defined,misc]
+        limit_workload = workload
+
+    await suite_for(Paced()).test_rate_limit_kept_at_published_throughput()
+
+
+@pytest.mark.parametrize("workload", ["one_read", "repeated_reads"])
+async def test_suite_catches_client_without_limiter(
+    template: ModuleType, workload: str
+) -> None:
+    class Paced(template.SuitecheckHarness):  # type: ignore[name-defined,misc]
+        limit_workload = workload
+
+    suite = suite_for(without_limiter(Paced()))
+
+    with pytest.raises(Failure):
+        await suite.test_rate_limit_kept_at_published_throughput()
+
+
+def trailing_harness(template: ModuleType, settle: float) -> Any:
+    """A harness whose stream's windows end a minute before the service's now."""
+    streams = importlib.import_module("servicesync_suitecheck.connector")
+
+    class TrailingStream(streams.TasksStream):  # type: ignore[misc]
+        settle = timedelta(minutes=1)
+
+    class Trailing(template.SuitecheckHarness):  # type: ignore[name-defined,misc]
+        def make_connector(self, fake: Any, context: Any) -> Any:
+            connector = super().make_connector(fake, context)
+            connector.streams = lambda: [TrailingStream(connector)]
+            return connector
+
+    Trailing.settle = settle
+    return Trailing()
+
+
+async def test_suite_waits_out_a_declared_settle(template: ModuleType) -> None:
+    suite = suite_for(trailing_harness(template, settle=60.0))
+
+    await suite.test_stream_sees_every_change_once()
+    await suite.test_stream_reads_only_changes_from_saved_state()
+
+
+async def test_suite_fails_a_trailing_stream_without_settle(
+    template: ModuleType,
+) -> None:
+    suite = suite_for(trailing_harness(template, settle=0.0))
+
+    with pytest.raises(Failure):
+        await suite.test_stream_sees_every_change_once()
+
+
+async def test_kit_aims_read_faults_at_declared_reads(template: ModuleType) -> None:
+    class PostReads(template.SuitecheckHarness):  # type: ignore[name-defined,misc]
+        read_method = "POST"
+        read_path = "/v1/search"
+
+    async with ConformanceKit(PostReads()) as kit:
+        timeout = kit.add_read_fault("timeout")
+        lost = kit.lose_read_answer()
+
+    assert (timeout.methods, timeout.path) == (frozenset({"POST"}), "/v1/search")
+    assert (lost.methods, lost.path, lost.after_processing) == (
+        frozenset({"POST"}),
+        "/v1/search",
+        True,
+    )
+
+
+async def test_suite_fails_malformed_part_aimed_past_the_reads(
+    template: ModuleType,
+) -> None:
+    class WrongReads(template.SuitecheckHarness):  # type: ignore[name-defined,misc]
+        read_method = "POST"
+
+    with pytest.raises(Failure):
+        await suite_for(WrongReads()).test_malformed_answer_raises_and_writes_nothing(
+            "malform"
+        )
 
 
 def test_memory_budgets_make_caller_wait_past_burst() -> None:

@@ -15,10 +15,18 @@ from __future__ import annotations
 from servicesync.engine._actions import perform
 from servicesync.engine._engine import Engine, SyncReport
 from servicesync.engine._failpoints import FAILPOINTS, failpoint
+from servicesync.engine._link import (
+    LinkOutcome,
+    LinkRefused,
+    ProjectReader,
+    link_project,
+)
 from servicesync.engine._mapping import DealFields
 from servicesync.engine._outbox import Dispatcher, replay
+from servicesync.engine._quarantine import RetryReport, retry_quarantined
 from servicesync.engine._runner import StreamCounts, StreamRunner
 from servicesync.engine._team import Candidate, RoleNeed, TeamChoice, choose_team
+from servicesync.engine._webhooks import take_delivery
 from servicesync.engine._won_deal import WonDealFlow
 
 __all__ = [
@@ -27,6 +35,10 @@ __all__ = [
     "DealFields",
     "Dispatcher",
     "Engine",
+    "LinkOutcome",
+    "LinkRefused",
+    "ProjectReader",
+    "RetryReport",
     "RoleNeed",
     "StreamCounts",
     "StreamRunner",
@@ -35,6 +47,9 @@ __all__ = [
     "WonDealFlow",
     "choose_team",
     "failpoint",
+    "link_project",
     "perform",
     "replay",
+    "retry_quarantined",
+    "take_delivery",
 ]

@@ -15,18 +15,28 @@ from servicesync.domain import (
     Service,
     Stage,
     StageChange,
+    StageSemantics,
     default_pipeline,
 )
-from servicesync.domain._base import new_id
 from servicesync.engine._mapping import DealFields
-from servicesync.store._dialect import table_of, upsert
-from servicesync.store._links import link_ids
-from servicesync.store._tables import ExternalLink
+from servicesync.store._dialect import table_of
+from servicesync.store._links import (
+    ensure_links,
+    find_links,
+    fresh_ids,
+    select_pairs,
+    write_rows,
+)
 
-__all__ = ["StageMove", "ensure_funnel", "save_deals"]
+__all__ = [
+    "StageMove",
+    "current_semantics",
+    "ensure_funnel",
+    "save_deals",
+    "stage_semantics",
+]
 
 DEALS = table_of(Deal)
-LINKS = table_of(ExternalLink)
 STAGES = table_of(Stage)
 PIPELINES = table_of(Pipeline)
 SERVICES = table_of(Service)
@@ -59,6 +69,26 @@ def ensure_funnel(conn: sa.Connection) -> dict[str, str]:
     return {code: stage_id for code, stage_id in rows}
 
 
+def stage_semantics(conn: sa.Connection) -> dict[str, StageSemantics]:
+    """Return what each stage of the default funnel means, by stage code."""
+    rows = conn.execute(
+        sa.select(STAGES.c.code, STAGES.c.semantics)
+        .join(PIPELINES, PIPELINES.c.id == STAGES.c.pipeline_id)
+        .where(PIPELINES.c.is_default.is_(True))
+    )
+    return {code: StageSemantics(semantics) for code, semantics in rows}
+
+
+def current_semantics(conn: sa.Connection, deal_id: str) -> StageSemantics | None:
+    """Return what the stage a deal stands in now means; ``None`` if unknown."""
+    semantics = conn.execute(
+        sa.select(STAGES.c.semantics)
+        .join(DEALS, DEALS.c.stage_id == STAGES.c.id)
+        .where(DEALS.c.id == deal_id)
+    ).scalar()
+    return None if semantics is None else StageSemantics(semantics)
+
+
 def save_deals(
     conn: sa.Connection,
     connection: str,
@@ -73,12 +103,12 @@ def save_deals(
         return []
     stages = ensure_funnel(conn)
     codes = {v: k for k, v in stages.items()}
-    ids = link_ids(conn, connection, "deal", [e for e, _ in deals], now)
+    ids, created = ensure_links(conn, connection, "deal", [e for e, _ in deals], now)
     clients = _known_links(
         conn, connection, "company", [f.client for _, f in deals if f.client]
     )
     services = _service_ids(conn, {f.service for _, f in deals if f.service})
-    previous = _current_stages(conn, list(ids.values()))
+    previous = _current_stages(conn, [i for e, i in ids.items() if e not in created])
 
     rows: list[dict[str, Any]] = []
     moves: list[StageMove] = []
@@ -95,21 +125,19 @@ def save_deals(
                     deal_id, external_id, codes.get(old) if old else None, fields.stage
                 )
             )
-    upsert(conn, DEALS, rows, ["id"])
-    if moves:
-        conn.execute(
-            sa.insert(CHANGES),
-            [
-                {
-                    "id": new_id(),
-                    "deal_id": m.deal_id,
-                    "from_stage_id": stages.get(m.previous) if m.previous else None,
-                    "to_stage_id": stages[m.stage],
-                    "changed_at": now,
-                }
-                for m in moves
-            ],
-        )
+    write_rows(conn, DEALS, rows, ["id"])
+    change_ids = fresh_ids(len(moves))
+    changes = [
+        {
+            "id": change_id,
+            "deal_id": m.deal_id,
+            "from_stage_id": stages.get(m.previous) if m.previous else None,
+            "to_stage_id": stages[m.stage],
+            "changed_at": now,
+        }
+        for change_id, m in zip(change_ids, moves, strict=True)
+    ]
+    write_rows(conn, CHANGES, changes)
     return moves
 
 
@@ -142,18 +170,7 @@ def _deal_row(
 def _known_links(
     conn: sa.Connection, connection: str, record_type: str, external_ids: Sequence[str]
 ) -> dict[str, str]:
-    found: dict[str, str] = {}
-    wanted = sorted(set(external_ids))
-    for start in range(0, len(wanted), 500):
-        rows = conn.execute(
-            sa.select(LINKS.c.external_id, LINKS.c.internal_id).where(
-                LINKS.c.connection == connection,
-                LINKS.c.record_type == record_type,
-                LINKS.c.external_id.in_(wanted[start : start + 500]),
-            )
-        )
-        found.update({e: i for e, i in rows})
-    return found
+    return find_links(conn, connection, record_type, sorted(set(external_ids)))
 
 
 def _service_ids(conn: sa.Connection, codes: set[str]) -> dict[str, str]:
@@ -166,12 +183,5 @@ def _service_ids(conn: sa.Connection, codes: set[str]) -> dict[str, str]:
 
 
 def _current_stages(conn: sa.Connection, deal_ids: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for start in range(0, len(deal_ids), 500):
-        rows = conn.execute(
-            sa.select(DEALS.c.id, DEALS.c.stage_id).where(
-                DEALS.c.id.in_(deal_ids[start : start + 500])
-            )
-        )
-        found.update({i: s for i, s in rows if s})
-    return found
+    found = select_pairs(conn, DEALS, ("id", "stage_id"), {}, deal_ids)
+    return {deal_id: stage_id for deal_id, stage_id in found.items() if stage_id}

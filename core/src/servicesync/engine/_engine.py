@@ -11,11 +11,21 @@ from typing import Any
 import httpx
 
 from servicesync.config import Config
-from servicesync.contract import Connector, ConnectorContext
+from servicesync.contract import (
+    Connector,
+    ConnectorContext,
+    PluginState,
+    WebhookRequest,
+    WebhookResponse,
+)
+from servicesync.domain import Deal
 from servicesync.engine._outbox import Dispatcher, Handler
+from servicesync.engine._preview import PreviewState
 from servicesync.engine._runner import StreamCounts, StreamRunner
+from servicesync.engine._webhooks import take_delivery
 from servicesync.engine._won_deal import WonDealFlow
 from servicesync.errors import ConfigError
+from servicesync.logs import register_secrets
 from servicesync.plugins import Plugins
 from servicesync.store import Store
 
@@ -56,13 +66,22 @@ class Engine:
     ) -> None:
         self.config = config
         self.store = store
+        # Whoever builds an engine hands it the config's secrets; they are
+        # masked in every log record from here on, CLI or not.
+        register_secrets(*config.secret_values)
         self.plugins = plugins
         self.transports = dict(transports or {})
         self._connectors: dict[str, Connector[Any]] = {}
+        self._previews: dict[str, Connector[Any]] = {}
 
-    def connector(self, name: str) -> Connector[Any]:
-        """Return the connector of the connection ``name``, built once."""
-        if name not in self._connectors:
+    def connector(self, name: str, *, dry_run: bool = False) -> Connector[Any]:
+        """Return the connector of the connection ``name``, built once.
+
+        A dry run gets a connector of its own, whose plugin state keeps what
+        it writes in memory: previewing a sync leaves the store as it was.
+        """
+        built = self._previews if dry_run else self._connectors
+        if name not in built:
             settings = self.config.connection(name)
             cls = self.plugins.connector(settings.plugin)
             try:
@@ -74,16 +93,35 @@ class Engine:
                 connection=name,
                 clock=self.store.clock,
                 credentials=self.store.vault(name),
-                state=self.store.plugin_state(name),
+                state=self._plugin_state(name, dry_run=dry_run),
                 budgets=self.store.budgets(),
                 locks=self.store.locks(),
                 transport=self.transports.get(name),
             )
-            self._connectors[name] = cls(connector_config, context)
-        return self._connectors[name]
+            built[name] = cls(connector_config, context)
+        return built[name]
+
+    def _plugin_state(self, name: str, *, dry_run: bool) -> PluginState:
+        stored = self.store.plugin_state(name)
+        return PreviewState(stored) if dry_run else stored
+
+    def writable(self, connection: str) -> bool:
+        """Whether servicesync may write to ``connection`` now.
+
+        A connection is read-only by its config, or by an operator's switch
+        in the store (``servicesync connections read-only``), which takes
+        effect at once in every process.
+        """
+        if self.config.connection(connection).read_only:
+            return False
+        return not self.store.control(connection).read_only
 
     def flows(self) -> list[WonDealFlow]:
-        """Return the enabled flows of the config."""
+        """Return the enabled flows that may write now.
+
+        A flow that would write to a read-only connection is held: its
+        deliveries wait in the outbox until the connection is writable.
+        """
         return [
             WonDealFlow(
                 self.store,
@@ -94,6 +132,8 @@ class Engine:
             )
             for name, flow in self.config.flows.items()
             if flow.enabled
+            and self.writable(flow.source)
+            and self.writable(flow.target)
         ]
 
     def consumers(self, event_type: str) -> list[str]:
@@ -114,7 +154,7 @@ class Engine:
             caller = getattr(self.plugins.manager.hook, hook)
             for impl in caller.get_hookimpls():
                 found[f"plugin:{impl.plugin_name}"] = _hook_handler(
-                    event_type, impl.function
+                    self.store, event_type, impl.function
                 )
         return found
 
@@ -125,8 +165,17 @@ class Engine:
         dry_run: bool = False,
         full_refresh: bool = False,
         progress: Callable[[str, int], None] | None = None,
+        trigger: str | None = None,
+        worker: str | None = None,
     ) -> SyncReport:
-        """Sync one connection, or every enabled one, then deliver the events."""
+        """Sync one connection, or every enabled one, then deliver the events.
+
+        ``trigger`` and ``worker`` say what started the sync and which
+        process runs it; both are kept in the run history. ``progress`` is
+        called after each page with ``connection.stream`` and the number of
+        records the page held. A dry run writes nothing to the store but the
+        rate budgets its reads used (and any credentials a service rotated).
+        """
         names = (
             [connection]
             if connection
@@ -137,12 +186,14 @@ class Engine:
             runner = StreamRunner(
                 self.store,
                 name,
-                self.connector(name),
+                self.connector(name, dry_run=dry_run),
                 self.config.connection(name),
                 consumers=self.consumers,
-                progress=progress,
+                progress=_per_connection(name, progress),
+                trigger=trigger,
+                worker=worker,
             )
-            for stream in self.connector(name).streams():
+            for stream in self.connector(name, dry_run=dry_run).streams():
                 counts = await runner.run(
                     stream, full_refresh=full_refresh, dry_run=dry_run
                 )
@@ -151,6 +202,30 @@ class Engine:
             report.delivered = await self.dispatch()
         return report
 
+    async def handle_webhook(
+        self, connection: str, request: WebhookRequest
+    ) -> WebhookResponse:
+        """Take in a delivery a service posted for ``connection``.
+
+        The connector's handler verifies it; a replay of a delivery already
+        taken in changes nothing; otherwise the records it names are read
+        again and saved as a sync saves them. The events this causes wait in
+        the outbox for the next :meth:`dispatch`, so that the sender gets
+        its answer without waiting for the flows.
+
+        Raises:
+            WebhookRejected: the delivery failed its check (answer with the
+                error's ``status``); nothing changed.
+        """
+        runner = StreamRunner(
+            self.store,
+            connection,
+            self.connector(connection),
+            self.config.connection(connection),
+            consumers=self.consumers,
+        )
+        return await take_delivery(runner, request)
+
     async def dispatch(self) -> int:
         """Deliver every outbox event that is due; return the deliveries made."""
         dispatcher = Dispatcher(self.store, self.handlers())
@@ -158,18 +233,35 @@ class Engine:
 
     async def aclose(self) -> None:
         """Close every connector."""
-        for connector in self._connectors.values():
-            await connector.aclose()
-        self._connectors.clear()
+        for built in (self._connectors, self._previews):
+            for connector in built.values():
+                await connector.aclose()
+            built.clear()
 
 
-def _hook_handler(event_type: str, function: Callable[..., Any]) -> Handler:
+def _per_connection(
+    connection: str, progress: Callable[[str, int], None] | None
+) -> Callable[[str, int], None] | None:
+    """Name the stream as ``connection.stream`` in progress calls, as reports do."""
+    if progress is None:
+        return None
+    report = progress
+
+    def named(stream: str, size: int) -> None:
+        report(f"{connection}.{stream}", size)
+
+    return named
+
+
+def _hook_handler(
+    store: Store, event_type: str, function: Callable[..., Any]
+) -> Handler:
     async def handle(_type: str, event_id: str, payload: dict[str, Any]) -> None:
         if _type != event_type:
             return
         kwargs = {
             "event_id": event_id,
-            "deal": payload,
+            "deal": _deal_as_dumped(store, payload),
             "previous_stage": payload.get("previous_stage"),
             "stage": payload.get("stage"),
         }
@@ -177,3 +269,14 @@ def _hook_handler(event_type: str, function: Callable[..., Any]) -> Handler:
         await asyncio.to_thread(function, **kwargs)
 
     return handle
+
+
+def _deal_as_dumped(store: Store, payload: dict[str, Any]) -> dict[str, Any]:
+    """Return the event's deal as the hook documents it: the model, as JSON."""
+    with store.session() as session:
+        deal = session.get(Deal, payload["deal_id"])
+        if deal is None:
+            # The deal is gone from the store since the event: the event's
+            # own fields are all that is left to tell of it.
+            return dict(payload)
+        return deal.model_dump(mode="json")

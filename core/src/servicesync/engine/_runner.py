@@ -8,6 +8,8 @@ page, whose records then hash the same and are skipped before parsing.
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +78,9 @@ class StreamRunner:
         config: the connection's config (its mapping refines the connector's).
         consumers: for an event type, the consumers that must receive it.
         progress: called with the stream's name and a page's size.
+        trigger: what started the run (``schedule``, ``webhook:KEY``, ...),
+            kept in the run history.
+        worker: the process that runs it, kept in the run history.
     """
 
     def __init__(
@@ -87,8 +92,12 @@ class StreamRunner:
         *,
         consumers: Callable[[str], Sequence[str]] = lambda _type: (),
         progress: Callable[[str, int], None] | None = None,
+        trigger: str | None = None,
+        worker: str | None = None,
     ) -> None:
         self.store = store
+        self.trigger = trigger
+        self.worker = worker
         self.name = name
         self.connector = connector
         self.config = config
@@ -108,7 +117,13 @@ class StreamRunner:
         baseline = state.cursor is None and not state.in_window
         if full_refresh:
             state = StreamState()
-        run_id = "" if dry_run else self.store.start_run(self.name, stream.name)
+        run_id = (
+            ""
+            if dry_run
+            else self.store.start_run(
+                self.name, stream.name, trigger=self.trigger, worker=self.worker
+            )
+        )
         counts = StreamCounts()
         try:
             async for page in stream.read(state):
@@ -120,6 +135,14 @@ class StreamRunner:
         except ServiceSyncError as exc:
             if run_id:
                 self.store.finish_run(run_id, "failed", counts.for_store(), str(exc))
+            raise
+        except asyncio.CancelledError:
+            # Stopped from outside (a daemon's shutdown); what was committed
+            # stays, and the next run resumes from the saved state.
+            if run_id:
+                self.store.finish_run(
+                    run_id, "interrupted", counts.for_store(), "stopped"
+                )
             raise
         if run_id:
             self.store.finish_run(run_id, "ok", counts.for_store())
@@ -218,6 +241,8 @@ def _resolve_quarantine(
     tx: sa.Connection, connection: str, stream: str, records: Sequence[Record]
 ) -> None:
     """Mark records taken in now as no longer quarantined."""
+    if not records or not _open_quarantine(tx, connection, stream):
+        return
     ids = [r.external_id for r in records]
     for start in range(0, len(ids), 500):
         tx.execute(
@@ -230,3 +255,19 @@ def _resolve_quarantine(
             )
             .values(resolved=True)
         )
+
+
+def _open_quarantine(tx: sa.Connection, connection: str, stream: str) -> bool:
+    """Tell whether the stream has records in quarantine still."""
+    # One indexed probe per page spares the common case, an empty quarantine,
+    # an update per 500 records taken in.
+    query = (
+        sa.select(QUARANTINE.c.id)
+        .where(
+            QUARANTINE.c.connection == connection,
+            QUARANTINE.c.stream == stream,
+            QUARANTINE.c.resolved.is_(False),
+        )
+        .limit(1)
+    )
+    return tx.execute(query).first() is not None

@@ -6,11 +6,17 @@ team by competencies, and asks the delivery connection to create the project,
 its milestones, tasks and members; then it writes the project's link and a
 comment back to the deal. Every remote write goes through the action journal
 with a key derived from the deal, so the flow can run any number of times,
-or be killed at any point, and still make exactly one project.
+or be killed at any point, and still make exactly one project. A deal that
+already has a project, adopted with ``servicesync link``, gets no other.
+
+When a deal with a project is lost, or reopened after that, the flow's
+``on_lost`` policy applies (see :mod:`servicesync.engine._lost_deal`).
 
 A delivery connector takes part by offering the actions ``create_project``,
-``create_milestone``, ``create_tasks`` and ``add_team``; a CRM connector by
-offering ``set_deal_fields`` and ``add_deal_comment``.
+``create_milestone``, ``create_tasks`` and ``add_team`` (and ``mark_project``,
+``unmark_project`` or ``archive_project`` for the ``on_lost`` policy that
+needs them); a CRM connector by offering ``set_deal_fields`` and
+``add_deal_comment``.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from servicesync.domain import (
 )
 from servicesync.engine._actions import perform
 from servicesync.engine._failpoints import failpoint
+from servicesync.engine._lost_deal import LostDealPolicy
+from servicesync.engine._project_links import deal_project
 from servicesync.engine._team import (
     Booking,
     Candidate,
@@ -85,6 +93,7 @@ class WonDealFlow:
         self.flow = flow
         self.crm = crm
         self.delivery = delivery
+        self.lost = LostDealPolicy(self)
 
     @property
     def consumer(self) -> str:
@@ -94,20 +103,34 @@ class WonDealFlow:
     async def handle(
         self, event_type: str, event_id: str, payload: dict[str, Any]
     ) -> None:
-        """Take one outbox event; only a move into the flow's stage acts."""
+        """Take one outbox event: a deal lost, reopened, or entering the stage."""
         if event_type != "deal_stage_changed":
             return
         if payload.get("connection") != self.flow.source:
             return
-        if payload.get("stage") != self.flow.on_stage:
-            return
-        await self.run(payload["deal_id"], payload["external_id"])
+        deal_id, external_id = payload["deal_id"], payload["external_id"]
+        stage = payload.get("stage")
+        turn = self.lost.turn(payload.get("previous_stage"), stage)
+        if turn == "lost":
+            await self.lost.deal_lost(event_id, deal_id, external_id)
+        elif turn == "reopened":
+            await self.lost.deal_reopened(event_id, deal_id, external_id)
+        if stage == self.flow.on_stage:
+            await self.run(deal_id, external_id)
 
     async def run(self, deal_id: str, deal_external_id: str) -> ActionResult:
         """Make (or find) the deal's project and link it back; return the project."""
-        plan = self._plan(deal_id)
         key = f"{self.name}:{deal_id}"
-        project = await self._act(
+        adopted = self._adopted_project(deal_id, key)
+        if adopted is not None:
+            logger.info(
+                "Flow %s: deal %s already has the project %s, linked by hand; "
+                "no other is made.",
+                self.name, deal_id, adopted.external_id,
+            )  # fmt: skip
+            return adopted
+        plan = self._plan(deal_id)
+        project = await self.act(
             self.delivery,
             self.flow.target,
             "create_project",
@@ -119,8 +142,10 @@ class WonDealFlow:
             },
         )
         project_key = project.external_id
+        # Tasks name their milestone by what the delivery tool made of it.
+        milestone_ids: dict[str, str] = {}
         for milestone in plan.milestones:
-            await self._act(
+            made = await self.act(
                 self.delivery,
                 self.flow.target,
                 "create_milestone",
@@ -131,9 +156,10 @@ class WonDealFlow:
                     "due": plan.start + timedelta(days=milestone.offset_days),
                 },
             )
-        tasks = [_task_spec(task, plan) for task in plan.tasks]
+            milestone_ids[milestone.name] = made.external_id
+        tasks = [_task_spec(task, plan, milestone_ids) for task in plan.tasks]
         if tasks:
-            await self._act(
+            await self.act(
                 self.delivery,
                 self.flow.target,
                 "create_tasks",
@@ -142,7 +168,7 @@ class WonDealFlow:
             )
         emails = [member.email for member in plan.team.members]
         if emails:
-            await self._act(
+            await self.act(
                 self.delivery,
                 self.flow.target,
                 "add_team",
@@ -154,7 +180,7 @@ class WonDealFlow:
         failpoint("after_write_back")
         return project
 
-    async def _act(
+    async def act(
         self,
         connector: Connector[Any],
         connection: str,
@@ -162,6 +188,12 @@ class WonDealFlow:
         dedup_key: str,
         params: dict[str, Any],
     ) -> ActionResult:
+        """Perform a connector's action once for ``dedup_key``, through the journal.
+
+        Raises:
+            ConfigError: the connector has no such action; the message names
+                the connection, the action and this flow.
+        """
         action: Action[Any] | None = connector.actions().get(action_name)
         if action is None:
             msg = (
@@ -172,28 +204,52 @@ class WonDealFlow:
         validated = action.params_model.model_validate(params)
         return await perform(self.store, connection, action, dedup_key, validated)
 
-    async def _write_back(
-        self, key: str, deal_external_id: str, project: ActionResult, plan: _Plan
+    async def write_link(
+        self, dedup_key: str, deal_external_id: str, project: ActionResult
     ) -> None:
-        link = project.url or project.external_id
-        fields = {self.flow.link_field: link} if self.flow.link_field else {}
-        if fields:
-            await self._act(
-                self.crm,
-                self.flow.source,
-                "set_deal_fields",
-                f"{key}:deal-link",
-                {"deal_id": deal_external_id, "fields": fields},
-            )
-        team = ", ".join(f"{m.name} ({m.role})" for m in plan.team.members) or "none"
-        text = f"Delivery project {project.external_id} created: {link}. Team: {team}."
-        await self._act(
+        """Put the project's link in the deal's ``link_field``, if one is set."""
+        if not self.flow.link_field:
+            return
+        await self.act(
+            self.crm,
+            self.flow.source,
+            "set_deal_fields",
+            dedup_key,
+            {
+                "deal_id": deal_external_id,
+                "fields": {self.flow.link_field: project.url or project.external_id},
+            },
+        )
+
+    async def tell_deal(self, dedup_key: str, deal_external_id: str, text: str) -> None:
+        """Add a comment to the deal's timeline."""
+        await self.act(
             self.crm,
             self.flow.source,
             "add_deal_comment",
-            f"{key}:comment",
+            dedup_key,
             {"deal_id": deal_external_id, "text": text},
         )
+
+    async def _write_back(
+        self, key: str, deal_external_id: str, project: ActionResult, plan: _Plan
+    ) -> None:
+        await self.write_link(f"{key}:deal-link", deal_external_id, project)
+        link = project.url or project.external_id
+        team = ", ".join(f"{m.name} ({m.role})" for m in plan.team.members) or "none"
+        text = f"Delivery project {project.external_id} created: {link}. Team: {team}."
+        await self.tell_deal(f"{key}:comment", deal_external_id, text)
+
+    def _adopted_project(self, deal_id: str, key: str) -> ActionResult | None:
+        """Return the deal's project when someone else than this flow made it."""
+        linked = deal_project(self.store, deal_id, self.flow.target)
+        if linked is None:
+            return None
+        made = self.store.journal_find(f"{key}:project")
+        ours = made.result.get("external_id") if made and made.result else None
+        if ours == linked.external_id:
+            return None
+        return ActionResult(external_id=linked.external_id)
 
     def _plan(self, deal_id: str) -> _Plan:
         today = self.store.now().date()
@@ -341,12 +397,14 @@ def _candidates(session: Any) -> list[Candidate]:
     ]
 
 
-def _task_spec(task: TemplateTask, plan: _Plan) -> dict[str, Any]:
+def _task_spec(
+    task: TemplateTask, plan: _Plan, milestone_ids: dict[str, str]
+) -> dict[str, Any]:
     assignee = next((m.email for m in plan.team.members if m.role == task.role), None)
     return {
         "ref": task.name,
         "summary": task.name,
-        "milestone": task.milestone,
+        "milestone": milestone_ids.get(task.milestone or ""),
         "assignee_email": assignee,
         "due": plan.start + timedelta(days=task.offset_days + task.duration_days),
     }

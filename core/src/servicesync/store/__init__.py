@@ -7,8 +7,10 @@ this version ships. The schema comes only from the Alembic migrations in
 
 from __future__ import annotations
 
+from servicesync.store._controls import Control
 from servicesync.store._engine import make_engine, redact_url
 from servicesync.store._journal import JournalEntry, RunCounts
+from servicesync.store._ledger import StreamPosition
 from servicesync.store._migrate import (
     current_revision,
     head_revision,
@@ -35,12 +37,14 @@ from servicesync.store._tables import (
     WebhookReceipt,
     WebhookRow,
 )
+from servicesync.store._webhooks import StoredWebhook
 
 __all__ = [
     "KEY_ENV",
     "KEY_FILE_ENV",
     "ActionJournalRow",
     "ClaimedEvent",
+    "Control",
     "CredentialRow",
     "ExternalLink",
     "JournalEntry",
@@ -55,6 +59,8 @@ __all__ = [
     "RunRow",
     "SecretBox",
     "Store",
+    "StoredWebhook",
+    "StreamPosition",
     "StreamStateRow",
     "WebhookReceipt",
     "WebhookRow",

@@ -21,6 +21,7 @@ __all__ = [
     "JournalEntry",
     "RunCounts",
     "finish_run",
+    "interrupt_runs",
     "journal_begin",
     "journal_find",
     "journal_settle",
@@ -154,13 +155,17 @@ def start_run(
     source: str,
     stream: str | None,
     now: datetime,
+    trigger: str | None = None,
+    worker: str | None = None,
 ) -> None:
-    """Record that a run started."""
+    """Record that a run started, what started it and which process runs it."""
     connection.execute(
         sa.insert(_runs).values(
             id=run_id,
             connection=source,
             stream=stream,
+            trigger=trigger,
+            worker=worker,
             status="running",
             read=0,
             written=0,
@@ -170,6 +175,20 @@ def start_run(
             started_at=now,
         )
     )
+
+
+def interrupt_runs(
+    connection: sa.Connection, source: str | None, now: datetime, note: str
+) -> int:
+    """Mark runs still shown as running as interrupted; return how many."""
+    statement = (
+        sa.update(_runs)
+        .where(_runs.c.status == "running")
+        .values(status="interrupted", finished_at=now, message=note)
+    )
+    if source is not None:
+        statement = statement.where(_runs.c.connection == source)
+    return connection.execute(statement).rowcount
 
 
 def finish_run(

@@ -1,31 +1,287 @@
-"""External links, domain upserts by link, payload hashes and stream state."""
+"""External links, domain upserts by link, payload hashes and stream state.
+
+The functions a sync runs for every page (hash lookups, link lookups and
+inserts, bulk upserts) talk to the database driver with plain SQL and
+positional parameters, through :func:`select_pairs` and :func:`write_rows`.
+SQLAlchemy's statement machinery costs several microseconds a row, more
+than the database itself spends; the column types' own bind processors
+still convert every value, so rows are stored exactly as the ORM would
+store them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import base64
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from servicesync.contract import Record, StreamState
 from servicesync.domain import new_id
-from servicesync.store._dialect import insert_for, table_of, upsert
+from servicesync.domain._base import _CROCKFORD
+from servicesync.domain._columns import EnumText, UTCDateTime
+from servicesync.store._dialect import table_of, upsert
 from servicesync.store._tables import ExternalLink, RecordHash, StreamStateRow
 
 __all__ = [
     "changed_records",
+    "ensure_links",
+    "find_links",
+    "fresh_ids",
     "get_stream_state",
     "link_ids",
     "remember_hashes",
+    "select_pairs",
     "set_stream_state",
     "upsert_linked",
+    "write_rows",
 ]
 
 _links = table_of(ExternalLink)
 _hashes = table_of(RecordHash)
 _states = table_of(StreamStateRow)
+
+#: Keys per ``IN`` list: under SQLite's oldest limit of 999 bound parameters.
+CHUNK = 500
+#: Rows per multi-row ``INSERT``, when the driver's parameter limit allows.
+MAX_ROWS = 500
+
+#: Column types whose stored form depends only on the value's equality class.
+_SAME_WHEN_EQUAL = (UTCDateTime, EnumText, sa.Date)
+
+_BASE32_TO_CROCKFORD = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode()
+)
+
+
+def fresh_ids(count: int) -> list[str]:
+    """Return ``count`` new ids of the form :func:`~servicesync.domain.new_id` makes.
+
+    They share the current millisecond and differ in their 80 random bits;
+    one call to the system's random source serves them all.
+    """
+    if count <= 0:
+        return []
+    prefix = new_id()[:10]
+    # Ten random bytes are exactly sixteen base-32 characters, so the
+    # encoding of the whole block splits evenly into one suffix per id.
+    block = base64.b32encode(os.urandom(10 * count)).translate(_BASE32_TO_CROCKFORD)
+    text = block.decode()
+    return [prefix + text[i : i + 16] for i in range(0, 16 * count, 16)]
+
+
+# -- plain SQL for the per-page work -----------------------------------------
+
+
+def _marker(connection: sa.Connection) -> str:
+    """The driver's positional parameter: ``?`` for sqlite3, ``%s`` for psycopg."""
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+def select_pairs(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: tuple[str, str],
+    where: Mapping[str, Any],
+    keys: Sequence[str],
+) -> dict[Any, Any]:
+    """Return ``{first: second}`` for the rows whose first column is in ``keys``.
+
+    ``where`` adds equality conditions, such as the connection's name.
+    """
+    quote = connection.dialect.identifier_preparer.quote
+    mark = _marker(connection)
+    first, second = columns
+    conditions = "".join(f"{quote(name)} = {mark} AND " for name in where)
+    head = (
+        f"SELECT {quote(first)}, {quote(second)} "
+        f"FROM {connection.dialect.identifier_preparer.format_table(table)} "
+        f"WHERE {conditions}{quote(first)} IN "
+    )
+    fixed = tuple(where.values())
+    found: dict[Any, Any] = {}
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        sql = f"{head}({', '.join([mark] * len(chunk))})"
+        found.update(connection.exec_driver_sql(sql, (*fixed, *chunk)).all())
+    return found
+
+
+def write_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str] = (),
+    *,
+    update: bool = True,
+) -> int:
+    """Insert ``rows``, all with the same columns; return the rows written.
+
+    With ``keys``, a row whose keys exist already overwrites the other
+    columns it names (or, with ``update=False``, is left as it is and not
+    counted). Columns the rows leave out get their scalar defaults on
+    insert only, as SQLAlchemy's ``insert()`` would give them.
+
+    The rows go in multi-row ``INSERT`` statements, several hundred rows
+    each; where two rows share their keys and would overwrite, the last
+    one is kept, which is where writing them one by one would end.
+    """
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    defaults = _scalar_defaults(connection, table, columns)
+    names = columns + list(defaults)
+    if keys and update:
+        rows = list({itemgetter(*keys)(row): row for row in rows}.values())
+    convert = _converter(connection, table, columns)
+    extra = tuple(defaults.values())
+    values = [(*convert(row), *extra) for row in rows]
+    head, tail = _insert_sql(connection, table, names, columns, keys, update)
+    one = f"({', '.join([_marker(connection)] * len(names))})"
+    per = _rows_per_statement(connection, len(names))
+    written = 0
+    for start in range(0, len(values), per):
+        chunk = values[start : start + per]
+        sql = f"{head} VALUES {', '.join([one] * len(chunk))}{tail}"
+        result = connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+        written += result.rowcount
+    return written
+
+
+def _rows_per_statement(connection: sa.Connection, width: int) -> int:
+    """Rows per ``INSERT`` that keep its parameters under the driver's limit."""
+    limit = 65_535
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        getlimit = getattr(driver, "getlimit", None)
+        # SQLite builds before 3.32 allow 999 parameters; later ones 32,766.
+        limit = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if getlimit else 999
+    return max(1, min(MAX_ROWS, limit // width))
+
+
+def _insert_sql(
+    connection: sa.Connection,
+    table: sa.Table,
+    names: Sequence[str],
+    columns: Sequence[str],
+    keys: Sequence[str],
+    update: bool,
+) -> tuple[str, str]:
+    """Return the ``INSERT`` up to its values, and its ``ON CONFLICT`` clause."""
+    preparer = connection.dialect.identifier_preparer
+    quote = preparer.quote
+    head = (
+        f"INSERT INTO {preparer.format_table(table)} "
+        f"({', '.join(quote(n) for n in names)})"
+    )
+    if not keys:
+        return head, ""
+    conflict = f" ON CONFLICT ({', '.join(quote(k) for k in keys)})"
+    changed = [c for c in columns if c not in keys] if update else []
+    if not changed:
+        return head, f"{conflict} DO NOTHING"
+    sets = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in changed)
+    return head, f"{conflict} DO UPDATE SET {sets}"
+
+
+def _scalar_defaults(
+    connection: sa.Connection, table: sa.Table, given: Sequence[str]
+) -> dict[str, Any]:
+    """The bound values of the scalar defaults of the columns not given."""
+    defaults: dict[str, Any] = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in given or default is None:
+            continue
+        if not getattr(default, "is_scalar", False):
+            msg = (
+                f"write_rows needs a value for {table.name}.{column.name}, "
+                "whose default is computed."
+            )
+            raise TypeError(msg)
+        value = getattr(default, "arg", None)
+        process = _processor(connection, column)
+        defaults[column.name] = process(value) if process else value
+    return defaults
+
+
+def _processor(
+    connection: sa.Connection, column: sa.Column[Any]
+) -> Callable[[Any], Any] | None:
+    column_type = column.type
+    if isinstance(column_type, sa.JSON) or (
+        isinstance(column_type, TypeDecorator)
+        and isinstance(column_type.impl_instance, sa.JSON)
+    ):
+        # JSON turns None into 'null'; these helpers keep None as NULL.
+        msg = f"write_rows does not write JSON columns such as {column.name!r}."
+        raise TypeError(msg)
+    dialect = connection.dialect
+    return column_type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _converter(
+    connection: sa.Connection, table: sa.Table, columns: Sequence[str]
+) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
+    """Return a function from a row to its values, each bound as its column's type."""
+    getter = itemgetter(*columns)
+    processors = [
+        (index, _memoized(process, table.c[name]))
+        for index, name in enumerate(columns)
+        if (process := _processor(connection, table.c[name])) is not None
+    ]
+    single = len(columns) == 1
+
+    def convert(row: Mapping[str, Any]) -> Sequence[Any]:
+        values = [getter(row)] if single else list(getter(row))
+        for index, process in processors:
+            value = values[index]
+            if value is not None:
+                values[index] = process(value)
+        return values
+
+    return convert
+
+
+def _memoized(
+    process: Callable[[Any], Any], column: sa.Column[Any]
+) -> Callable[[Any], Any]:
+    """Wrap a bind processor so that values seen before are not converted again.
+
+    A page's rows share values: the time of the sync, dates, a handful of
+    enum members. Formatting each once is most of the conversion's cost.
+    Instants, dates and enums convert alike when they are equal, so they
+    are remembered by value; anything else (``Decimal("1.0")`` equals
+    ``Decimal("1.00")`` but is stored differently) only by identity.
+    """
+    if isinstance(column.type, _SAME_WHEN_EQUAL):
+        seen: dict[Any, Any] = {}
+
+        def by_value(value: Any) -> Any:
+            if value not in seen:
+                seen[value] = process(value)
+            return seen[value]
+
+        return by_value
+    last: list[Any] = [object(), None]
+
+    def by_identity(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+
+    return by_identity
+
+
+# -- links ---------------------------------------------------------------------
 
 
 def link_ids(
@@ -40,43 +296,60 @@ def link_ids(
     Concurrent callers that link the same external id at once all get the id
     of the one link that won the insert.
     """
+    return ensure_links(connection, source, record_type, external_ids, now)[0]
+
+
+def ensure_links(
+    connection: sa.Connection,
+    source: str,
+    record_type: str,
+    external_ids: Iterable[str],
+    now: datetime,
+) -> tuple[dict[str, str], set[str]]:
+    """Return what :func:`link_ids` returns, and the external ids linked just now.
+
+    An internal id linked just now names no domain row yet, so a caller can
+    skip looking for one.
+    """
     wanted = sorted(set(external_ids))
-    found = _find_links(connection, source, record_type, wanted)
+    found = find_links(connection, source, record_type, wanted)
     missing = [external_id for external_id in wanted if external_id not in found]
-    if missing:
-        rows = [
-            {
-                "id": new_id(),
-                "connection": source,
-                "record_type": record_type,
-                "external_id": external_id,
-                "internal_id": new_id(),
-                "created_at": now,
-            }
-            for external_id in missing
-        ]
-        statement = insert_for(connection, _links).on_conflict_do_nothing(
-            index_elements=["connection", "record_type", "external_id"]
-        )
-        connection.execute(statement, rows)
-        found.update(_find_links(connection, source, record_type, missing))
-    return found
+    if not missing:
+        return found, set()
+    ids = fresh_ids(2 * len(missing))
+    ours = dict(zip(missing, ids[1::2], strict=True))
+    rows = [
+        {
+            "id": link_id,
+            "connection": source,
+            "record_type": record_type,
+            "external_id": external_id,
+            "internal_id": ours[external_id],
+            "created_at": now,
+        }
+        for link_id, external_id in zip(ids[::2], missing, strict=True)
+    ]
+    keys = ["connection", "record_type", "external_id"]
+    if write_rows(connection, _links, rows, keys, update=False) == len(rows):
+        found.update(ours)
+        return found, set(missing)
+    # Another transaction linked some of them first: its ids win, and which
+    # rows were ours is read back rather than guessed.
+    found.update(find_links(connection, source, record_type, missing))
+    return found, {e for e in missing if found.get(e) == ours[e]}
 
 
-def _find_links(
-    connection: sa.Connection, source: str, record_type: str, external_ids: list[str]
+def find_links(
+    connection: sa.Connection,
+    source: str,
+    record_type: str,
+    external_ids: Sequence[str],
 ) -> dict[str, str]:
-    found: dict[str, str] = {}
-    # Chunks keep the IN list under SQLite's limit on bound parameters.
-    for start in range(0, len(external_ids), 500):
-        chunk = external_ids[start : start + 500]
-        query = sa.select(_links.c.external_id, _links.c.internal_id).where(
-            _links.c.connection == source,
-            _links.c.record_type == record_type,
-            _links.c.external_id.in_(chunk),
-        )
-        found.update({row[0]: row[1] for row in connection.execute(query)})
-    return found
+    """Return the internal id of each external id already linked."""
+    where = {"connection": source, "record_type": record_type}
+    return select_pairs(
+        connection, _links, ("external_id", "internal_id"), where, external_ids
+    )
 
 
 def upsert_linked(
@@ -108,19 +381,16 @@ def upsert_linked(
     return ids
 
 
+# -- payload hashes and stream state -------------------------------------------
+
+
 def changed_records(
     connection: sa.Connection, source: str, stream: str, records: Sequence[Record]
 ) -> list[Record]:
     """Return the records whose payload hash differs from the one last seen."""
+    where = {"connection": source, "stream": stream}
     ids = [record.external_id for record in records]
-    known: dict[str, str] = {}
-    for start in range(0, len(ids), 500):
-        query = sa.select(_hashes.c.external_id, _hashes.c.hash).where(
-            _hashes.c.connection == source,
-            _hashes.c.stream == stream,
-            _hashes.c.external_id.in_(ids[start : start + 500]),
-        )
-        known.update({row[0]: row[1] for row in connection.execute(query)})
+    known = select_pairs(connection, _hashes, ("external_id", "hash"), where, ids)
     return [r for r in records if r.deleted or known.get(r.external_id) != r.hash]
 
 
@@ -142,12 +412,8 @@ def remember_hashes(
         }
         for record in records
     }
-    upsert(
-        connection,
-        _hashes,
-        list(rows.values()),
-        ["connection", "stream", "external_id"],
-    )
+    keys = ["connection", "stream", "external_id"]
+    write_rows(connection, _hashes, list(rows.values()), keys)
 
 
 def get_stream_state(

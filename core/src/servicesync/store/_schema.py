@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
@@ -9,7 +11,7 @@ from sqlmodel import SQLModel
 import servicesync.domain
 import servicesync.store._tables  # noqa: F401
 
-__all__ = ["ALEMBIC_TABLE", "metadata"]
+__all__ = ["ALEMBIC_TABLE", "FOREIGN_TABLE_PREFIXES", "include_name", "metadata"]
 
 #: The table Alembic keeps the schema revision in; not a model.
 ALEMBIC_TABLE = "alembic_version"
@@ -18,3 +20,12 @@ ALEMBIC_TABLE = "alembic_version"
 def metadata() -> sa.MetaData:
     """Return the metadata holding every table of the core's schema."""
     return SQLModel.metadata
+
+
+#: Tables of libraries that ship and migrate their own schema in ours.
+FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
+
+
+def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Keep tables owned by other libraries out of autogenerate's comparison."""
+    return not (type_ == "table" and (name or "").startswith(FOREIGN_TABLE_PREFIXES))

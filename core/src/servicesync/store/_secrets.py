@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Engine
 
 from servicesync.errors import StoreError
+from servicesync.logs import register_secrets
 from servicesync.store._dialect import table_of, upsert
 from servicesync.store._tables import CredentialRow
 
@@ -117,10 +118,19 @@ class SQLCredentialVault:
         )
         with self._engine.begin() as connection:
             token = connection.execute(query).scalar_one_or_none()
-        return None if token is None else self._box.decrypt(token)
+        if token is None:
+            return None
+        value = self._box.decrypt(token)
+        register_secrets(value)
+        return value
 
     def put(self, name: str, value: str) -> None:
-        """Encrypt ``value`` and store it under ``name``, committed on return."""
+        """Encrypt ``value`` and store it under ``name``, committed on return.
+
+        The value is masked in every log record from now on, as is any value
+        :meth:`get` returns: a rotated token is a secret the config never saw.
+        """
+        register_secrets(value)
         row = {
             "connection": self._connection,
             "name": name,

@@ -14,15 +14,26 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from servicesync._clock import Clock, SystemClock
-from servicesync.contract import Record, StreamState
+from servicesync.contract import Record, RegisteredWebhook, StreamState
 from servicesync.domain import new_id
 from servicesync.errors import StoreError
-from servicesync.store import _journal, _links, _outbox, _secrets
+from servicesync.store import (
+    _backlog,
+    _controls,
+    _journal,
+    _ledger,
+    _links,
+    _outbox,
+    _secrets,
+    _webhooks,
+)
 from servicesync.store._engine import make_engine, redact_url
 from servicesync.store._journal import JournalEntry, RunCounts
+from servicesync.store._ledger import StreamPosition
 from servicesync.store._migrate import is_current, upgrade
 from servicesync.store._outbox import ClaimedEvent
 from servicesync.store._shared import SQLBudgetStore, SQLNamedLocks, SQLPluginState
+from servicesync.store._tables import QuarantineRow, RunRow
 
 __all__ = ["Store", "open_store"]
 
@@ -213,11 +224,20 @@ class Store:
             return _journal.journal_find(tx, dedup_key)
 
     def outbox_claim(
-        self, plugin: str, lease: timedelta, limit: int = 100
+        self,
+        plugin: str,
+        lease: timedelta,
+        limit: int = 100,
+        *,
+        owner: str | None = None,
     ) -> list[ClaimedEvent]:
-        """Claim due events for ``plugin`` for the length of ``lease``."""
+        """Claim due events for ``plugin`` for the length of ``lease``.
+
+        ``owner`` names the claimer (this process when not given); events
+        held by a claimer that is gone are claimed again at once.
+        """
         with self.transaction() as tx:
-            return _outbox.outbox_claim(tx, plugin, self.now(), lease, limit)
+            return _outbox.outbox_claim(tx, plugin, self.now(), lease, limit, owner)
 
     def outbox_complete(self, event_id: str, plugin: str) -> None:
         """Mark an event as delivered to ``plugin``."""
@@ -244,11 +264,62 @@ class Store:
         with self.transaction() as tx:
             return _outbox.outbox_dead(tx, plugin)
 
-    def start_run(self, connection: str, stream: str | None = None) -> str:
-        """Record the start of a run; return its id."""
+    # -- what operators read and reset ---------------------------------------
+
+    def stream_positions(self, connection: str | None = None) -> list[StreamPosition]:
+        """Return where each stream stands, of every connection or of one."""
+        with self.transaction() as tx:
+            return _ledger.stream_positions(tx, connection)
+
+    def reset_streams(self, connection: str, stream: str | None = None) -> list[str]:
+        """Forget where streams stand and which payloads they saw.
+
+        The next run of a reset stream reads everything again and is a
+        baseline: it fires no flows. Returns the streams that were reset.
+        """
+        with self.transaction() as tx:
+            return _ledger.reset_streams(tx, connection, stream)
+
+    def recent_runs(
+        self, connection: str | None = None, limit: int = 20
+    ) -> list[RunRow]:
+        """Return the latest runs, newest first."""
+        with self.transaction() as tx:
+            return _ledger.recent_runs(tx, connection, limit)
+
+    def last_runs(
+        self, connection: str | None = None
+    ) -> dict[tuple[str, str | None], RunRow]:
+        """Return the latest run of each stream, by connection and stream."""
+        with self.transaction() as tx:
+            return _ledger.last_runs(tx, connection)
+
+    def quarantined(self, connection: str | None = None) -> list[QuarantineRow]:
+        """Return the records still in quarantine."""
+        with self.transaction() as tx:
+            return _ledger.quarantined(tx, connection)
+
+    def known_records(
+        self, connection: str, stream: str, external_ids: Sequence[str]
+    ) -> set[str]:
+        """Return which of ``external_ids`` the stream has taken in before."""
+        with self.transaction() as tx:
+            return _ledger.known_records(tx, connection, stream, external_ids)
+
+    def start_run(
+        self,
+        connection: str,
+        stream: str | None = None,
+        *,
+        trigger: str | None = None,
+        worker: str | None = None,
+    ) -> str:
+        """Record the start of a run and what triggered it; return its id."""
         run_id = new_id()
         with self.transaction() as tx:
-            _journal.start_run(tx, run_id, connection, stream, self.now())
+            _journal.start_run(
+                tx, run_id, connection, stream, self.now(), trigger, worker
+            )
         return run_id
 
     def finish_run(
@@ -258,10 +329,80 @@ class Store:
         with self.transaction() as tx:
             _journal.finish_run(tx, run_id, status, counts, self.now(), message)
 
+    def backlog(self) -> _backlog.Backlog:
+        """Count the waiting work: outbox, dead letters, quarantine."""
+        with self.transaction() as tx:
+            return _backlog.read_backlog(tx)
+
+    def control(self, connection: str) -> _controls.Control:
+        """Return the operator's switches on ``connection``."""
+        with self.transaction() as tx:
+            return _controls.get_control(tx, connection)
+
+    def controls(self) -> list[_controls.Control]:
+        """Return every connection whose switches were ever set."""
+        with self.transaction() as tx:
+            return _controls.list_controls(tx)
+
+    def set_control(
+        self,
+        connection: str,
+        *,
+        paused: bool | None = None,
+        read_only: bool | None = None,
+        note: str | None = None,
+    ) -> _controls.Control:
+        """Pause or resume ``connection``, or make it read-only or writable."""
+        with self.transaction() as tx:
+            return _controls.set_control(
+                tx,
+                connection,
+                self.now(),
+                paused=paused,
+                read_only=read_only,
+                note=note,
+            )
+
+    def interrupt_runs(self, connection: str | None, *, note: str) -> int:
+        """Close the runs of a process that died, so none shows as running."""
+        with self.transaction() as tx:
+            return _journal.interrupt_runs(tx, connection, self.now(), note)
+
     def record_receipt(self, connection: str, delivery_key: str) -> bool:
         """Record a webhook delivery; false when it is a replay."""
         with self.transaction() as tx:
             return _journal.record_receipt(tx, connection, delivery_key, self.now())
+
+    # -- webhooks registered at services -------------------------------------
+
+    def save_webhooks(
+        self, connection: str, webhooks: Sequence[RegisteredWebhook]
+    ) -> None:
+        """Keep what a service registered; secrets are stored encrypted."""
+        with self.transaction() as tx:
+            _webhooks.save_webhooks(tx, self.secrets, connection, webhooks, self.now())
+
+    def webhooks(self, connection: str) -> list[_webhooks.StoredWebhook]:
+        """Return the webhooks registered for ``connection``, secrets left out."""
+        with self.transaction() as tx:
+            return _webhooks.list_webhooks(tx, connection)
+
+    def webhook_secret(self, connection: str, external_id: str) -> str | None:
+        """Return one webhook's secret, decrypted, or ``None`` without one."""
+        with self.transaction() as tx:
+            return _webhooks.webhook_secret(tx, self.secrets, connection, external_id)
+
+    def renew_webhook(
+        self, connection: str, external_id: str, expires_at: datetime | None
+    ) -> None:
+        """Record when a renewed webhook expires now."""
+        with self.transaction() as tx:
+            _webhooks.set_expiry(tx, connection, external_id, expires_at)
+
+    def forget_webhooks(self, connection: str, external_ids: Sequence[str]) -> int:
+        """Forget webhooks the service no longer holds; return how many went."""
+        with self.transaction() as tx:
+            return _webhooks.delete_webhooks(tx, connection, external_ids)
 
     # -- the protocols handed to connectors ---------------------------------
 

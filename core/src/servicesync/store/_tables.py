@@ -12,6 +12,7 @@ from servicesync.domain._columns import JSONDoc
 
 __all__ = [
     "ActionJournalRow",
+    "ConnectionControl",
     "CredentialRow",
     "ExternalLink",
     "LockRow",
@@ -85,6 +86,8 @@ class RunRow(SQLModel, table=True):
     quarantined: int = 0
     errors: int = 0
     message: str | None = None
+    trigger: str | None = Field(default=None, max_length=250)
+    worker: str | None = Field(default=None, max_length=100)
     started_at: datetime = time_field()
     finished_at: datetime | None = time_field(nullable=True)
 
@@ -208,3 +211,15 @@ class LockRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=200)
     owner: str = Field(max_length=200)
     expires_at: datetime = time_field()
+
+
+class ConnectionControl(SQLModel, table=True):
+    """An operator's switch on a connection, honoured without a restart."""
+
+    __tablename__ = "connection_controls"
+
+    connection: str = Field(primary_key=True, max_length=100)
+    paused: bool = False
+    read_only: bool = False
+    note: str | None = None
+    updated_at: datetime = time_field()

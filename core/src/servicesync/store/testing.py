@@ -36,6 +36,7 @@ from servicesync.store._store import Store
 __all__ = [
     "POSTGRES_URL_ENV",
     "empty_tables",
+    "every_row",
     "postgres_schema",
     "postgres_url",
     "store",
@@ -64,6 +65,23 @@ def empty_tables(engine: Engine) -> None:
         else:
             for table in tables:
                 connection.execute(sa.delete(table))
+
+
+def every_row(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Return every row of every table in the database, by table name.
+
+    The tables are found in the database itself, not in the models, so a
+    table no model describes is read too. Rows are sorted, so that two
+    snapshots of unchanged data compare equal.
+    """
+    tables = sa.MetaData()
+    found: dict[str, list[tuple[object, ...]]] = {}
+    with engine.connect() as connection:
+        tables.reflect(connection)
+        for name, table in tables.tables.items():
+            rows = connection.execute(sa.select(table)).all()
+            found[name] = sorted((tuple(row) for row in rows), key=repr)
+    return found
 
 
 def _worker() -> str:

@@ -57,6 +57,10 @@ class Bitrix24Connector(Connector[Bitrix24Config]):
             return None
         return deal_fields(payload)
 
+    def call_counts(self) -> Mapping[str, int]:
+        """Calls, retries, slow-downs and errors of this connection so far."""
+        return self.client.http.stats.counts()
+
     def webhook_handler(self) -> WebhookHandler | None:
         """The handler of outgoing webhooks and ``event.bind`` deliveries."""
         return Bitrix24WebhookHandler(self.config.application_token)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from servicesync_jira._actions_lifecycle import (
+    ArchiveProject,
+    MarkProject,
+    MarkProjectParams,
+    ProjectParams,
+    UnmarkProject,
+)
 from servicesync_jira._actions_project import (
     AddTeam,
     AddTeamParams,
@@ -19,6 +26,7 @@ from servicesync_jira._keys import (
     marker,
     project_key_candidates,
 )
+from servicesync_jira._projects import MARK_PREFIX
 from servicesync_jira._provision import (
     DeliveryPlan,
     MilestoneSpec,
@@ -36,8 +44,10 @@ from servicesync_jira._webhooks import DELIVERY_HEADER, JiraWebhookHandler
 
 __all__ = [
     "DELIVERY_HEADER",
+    "MARK_PREFIX",
     "AddTeam",
     "AddTeamParams",
+    "ArchiveProject",
     "CreateMilestone",
     "CreateMilestoneParams",
     "CreateProject",
@@ -49,11 +59,15 @@ __all__ = [
     "JiraConfig",
     "JiraConnector",
     "JiraWebhookHandler",
+    "MarkProject",
+    "MarkProjectParams",
     "MilestoneSpec",
     "Progress",
+    "ProjectParams",
     "ProjectsStream",
     "ProvisionResult",
     "TaskSpec",
+    "UnmarkProject",
     "dedup_token",
     "format_jira_time",
     "issue_label",

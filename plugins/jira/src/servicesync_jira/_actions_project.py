@@ -11,8 +11,10 @@ from servicesync.contract import Action, ActionResult
 from servicesync.errors import FatalError
 
 from servicesync_jira._client import API
+from servicesync_jira._epics import create_deal_epic, find_deal_epic, place
 from servicesync_jira._errors import error_text, raise_for_status
 from servicesync_jira._keys import issue_label, marker, project_key_candidates
+from servicesync_jira._projects import project_result, read_project
 
 if TYPE_CHECKING:
     from servicesync_jira._connector import JiraConnector
@@ -44,7 +46,8 @@ class CreateProject(Action[CreateProjectParams]):
     The key is derived from the client and the deal; the description carries
     ``servicesync:<token>``. A project found under a candidate key without
     that marker belongs to someone else and is never adopted: the next
-    candidate is tried instead.
+    candidate is tried instead. In epic mode the deal gets an epic in the
+    shared project instead, and its key stands for the project.
     """
 
     name = "create_project"
@@ -56,6 +59,8 @@ class CreateProject(Action[CreateProjectParams]):
     async def find(
         self, dedup_key: str, params: CreateProjectParams
     ) -> ActionResult | None:
+        if self.connector.config.mode == "epic":
+            return await find_deal_epic(self.connector, dedup_key)
         for key in project_key_candidates(params.client, dedup_key):
             project = await self._get(key)
             if project is None:
@@ -67,6 +72,8 @@ class CreateProject(Action[CreateProjectParams]):
     async def execute(
         self, dedup_key: str, params: CreateProjectParams
     ) -> ActionResult:
+        if self.connector.config.mode == "epic":
+            return await create_deal_epic(self.connector, dedup_key, params)
         client = self.connector.client
         config = self.connector.config
         lead = params.lead_account_id or config.lead_account_id
@@ -105,18 +112,10 @@ class CreateProject(Action[CreateProjectParams]):
         raise FatalError(msg, service="jira")
 
     async def _get(self, key: str) -> dict[str, Any] | None:
-        client = self.connector.client
-        response = await client.get(f"{API}/project/{key}")
-        if response.status_code == 404:
-            return None
-        raise_for_status(response, f"read the project {key!r}")
-        return client.json(response)  # type: ignore[no-any-return]
+        return await read_project(self.connector, key)
 
     def _result(self, project_id: object, key: str) -> ActionResult:
-        url = f"{self.connector.config.base_url}/browse/{key}"
-        return ActionResult(
-            external_id=key, url=url, data={"id": str(project_id), "key": key}
-        )
+        return project_result(self.connector, {"id": project_id, "key": key})
 
 
 def _errors(response: Any) -> dict[str, Any]:
@@ -154,8 +153,9 @@ class CreateMilestone(Action[CreateMilestoneParams]):
             key = found.get(issue_label(dedup_key))
             return ActionResult(external_id=key, data={"kind": "epic"}) if key else None
         client = self.connector.client
-        response = await client.get(f"{API}/project/{params.project_key}/versions")
-        raise_for_status(response, f"list the versions of {params.project_key!r}")
+        project, _ = place(self.connector.config, params.project_key)
+        response = await client.get(f"{API}/project/{project}/versions")
+        raise_for_status(response, f"list the versions of {project!r}")
         for version in client.json(response):
             if marker(dedup_key) in str(version.get("description") or ""):
                 return ActionResult(
@@ -169,7 +169,7 @@ class CreateMilestone(Action[CreateMilestoneParams]):
         if self.connector.config.milestones_as == "epics":
             return await self._epic(dedup_key, params)
         body: dict[str, Any] = {
-            "project": params.project_key,
+            "project": place(self.connector.config, params.project_key)[0],
             "name": params.name,
             "description": marker(dedup_key),
         }
@@ -195,7 +195,7 @@ class CreateMilestone(Action[CreateMilestoneParams]):
         self, dedup_key: str, params: CreateMilestoneParams
     ) -> ActionResult:
         fields: dict[str, Any] = {
-            "project": {"key": params.project_key},
+            "project": {"key": place(self.connector.config, params.project_key)[0]},
             "issuetype": {"name": "Epic"},
             "summary": params.name,
             "labels": [issue_label(dedup_key)],
@@ -231,11 +231,10 @@ class AddTeam(Action[AddTeamParams]):
     async def find(self, dedup_key: str, params: AddTeamParams) -> ActionResult | None:
         accounts, unresolved = await self._resolve(params.emails)
         directory, client = self.connector.directory, self.connector.client
-        role = await directory.role_id(
-            params.project_key, self.connector.config.member_role
-        )
-        response = await client.get(f"{API}/project/{params.project_key}/role/{role}")
-        raise_for_status(response, f"read role {role} of {params.project_key!r}")
+        project, _ = place(self.connector.config, params.project_key)
+        role = await directory.role_id(project, self.connector.config.member_role)
+        response = await client.get(f"{API}/project/{project}/role/{role}")
+        raise_for_status(response, f"read role {role} of {project!r}")
         present = {
             a.get("actorUser", {}).get("accountId")
             for a in client.json(response)["actors"]
@@ -248,16 +247,15 @@ class AddTeam(Action[AddTeamParams]):
         accounts, unresolved = await self._resolve(params.emails)
         if accounts:
             directory, client = self.connector.directory, self.connector.client
-            role = await directory.role_id(
-                params.project_key, self.connector.config.member_role
-            )
+            project, _ = place(self.connector.config, params.project_key)
+            role = await directory.role_id(project, self.connector.config.member_role)
             response = await client.post(
-                f"{API}/project/{params.project_key}/role/{role}",
+                f"{API}/project/{project}/role/{role}",
                 json={"user": sorted(set(accounts.values()))},
             )
             if response.status_code >= 400:
                 logger.warning("Adding the team failed: %s", error_text(response))
-            raise_for_status(response, f"add the team to {params.project_key!r}")
+            raise_for_status(response, f"add the team to {project!r}")
         return self._result(params.project_key, accounts, unresolved)
 
     async def _resolve(self, emails: list[str]) -> tuple[dict[str, str], list[str]]:

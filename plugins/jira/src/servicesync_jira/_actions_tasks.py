@@ -12,6 +12,7 @@ from servicesync.contract import Action, ActionResult
 from servicesync.errors import ServiceUnavailable
 
 from servicesync_jira._client import API
+from servicesync_jira._epics import place
 from servicesync_jira._errors import error_text
 from servicesync_jira._keys import dedup_token, issue_label
 
@@ -169,10 +170,11 @@ class CreateTasks(Action[CreateTasksParams]):
 
     async def reconcile(self, project_key: str, labels: list[str]) -> dict[str, str]:
         """Return ``{label: issue key}`` for the labelled issues that exist."""
+        project, _ = place(self.connector.config, project_key)
         floor = self.connector.key_floor(project_key)
         if floor is not None:
-            return await self._scan_keys(project_key, floor, set(labels))
-        return await self._search_labels(project_key, set(labels))
+            return await self._scan_keys(project, floor, set(labels))
+        return await self.search_labels(project, set(labels))
 
     async def _scan_keys(
         self, project_key: str, floor: int, labels: set[str]
@@ -198,9 +200,8 @@ class CreateTasks(Action[CreateTasksParams]):
                 break
         return found
 
-    async def _search_labels(
-        self, project_key: str, labels: set[str]
-    ) -> dict[str, str]:
+    async def search_labels(self, project_key: str, labels: set[str]) -> dict[str, str]:
+        """Return ``{label: issue key}`` found by a few spaced label searches."""
         # The index lags behind writes, so an absent issue may yet appear;
         # a few spaced searches narrow that window without closing it.
         found: dict[str, str] = {}
@@ -221,8 +222,9 @@ class CreateTasks(Action[CreateTasksParams]):
         self, dedup_key: str, project_key: str, task: TaskSpec
     ) -> dict[str, Any]:
         config = self.connector.config
+        project, epic = place(config, project_key)
         fields: dict[str, Any] = {
-            "project": {"key": project_key},
+            "project": {"key": project},
             "issuetype": {"name": "Task"},
             "summary": task.summary,
             "labels": [self._label(dedup_key, task)],
@@ -233,8 +235,10 @@ class CreateTasks(Action[CreateTasksParams]):
             fields["duedate"] = task.due.isoformat()
         if task.milestone and config.milestones_as == "versions":
             fields["fixVersions"] = [{"id": task.milestone}]
-        elif task.milestone:
-            fields["parent"] = {"key": task.milestone}
+        # A milestone epic is the closer parent; the deal's epic is the other.
+        parent = task.milestone if config.milestones_as == "epics" else None
+        if parent or epic:
+            fields["parent"] = {"key": parent or epic}
         account = self.connector.directory.known(task.assignee_email or "")
         if account:
             fields["assignee"] = {"accountId": account}

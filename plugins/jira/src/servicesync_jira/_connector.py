@@ -7,18 +7,25 @@ from typing import Any
 
 from servicesync.contract import (
     Action,
+    ActionResult,
     Connector,
     ConnectorContext,
     Stream,
     WebhookHandler,
 )
 
+from servicesync_jira._actions_lifecycle import (
+    ArchiveProject,
+    MarkProject,
+    UnmarkProject,
+)
 from servicesync_jira._actions_project import AddTeam, CreateMilestone, CreateProject
 from servicesync_jira._actions_tasks import CreateTasks
 from servicesync_jira._client import API, build_client
 from servicesync_jira._config import JiraConfig
 from servicesync_jira._directory import Directory
 from servicesync_jira._errors import raise_for_status
+from servicesync_jira._projects import project_result, read_project
 from servicesync_jira._streams import IssuesStream, ProjectsStream
 from servicesync_jira._webhooks import JiraWebhookHandler
 
@@ -51,8 +58,20 @@ class JiraConnector(Connector[JiraConfig]):
             CreateMilestone(self),
             self.tasks,
             AddTeam(self),
+            MarkProject(self),
+            UnmarkProject(self),
+            ArchiveProject(self),
         ]
         return {a.name: a for a in found}
+
+    async def get_project(self, project_id: str) -> ActionResult | None:
+        """Return the project with this key or id as the actions name it, if any.
+
+        The result's ``external_id`` is the project's key, as ``create_project``
+        reports it, whichever of key or id was asked for.
+        """
+        project = await read_project(self, project_id)
+        return None if project is None else project_result(self, project)
 
     def webhook_handler(self) -> WebhookHandler | None:
         return JiraWebhookHandler(self)
@@ -60,6 +79,10 @@ class JiraConnector(Connector[JiraConfig]):
     async def check(self) -> None:
         response = await self.client.get(f"{API}/myself")
         raise_for_status(response, "tell who the connection acts as")
+
+    def call_counts(self) -> Mapping[str, int]:
+        """Calls, retries, slow-downs and errors of this connection so far."""
+        return self.client.stats.counts()
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -39,6 +39,9 @@ ISSUE_FIELDS = [
 ]
 _PROJECT_PAGE = 50
 _ISSUE_PAGE = 100
+# A bound on the pages of one window, so a search that never says it is
+# done cannot keep a run going for ever.
+_MAX_ISSUE_PAGES = 1000
 
 
 class ProjectsStream(Stream):
@@ -74,7 +77,10 @@ class IssuesStream(Stream):
 
     The window ends ``search_settle_seconds`` before now, because the search
     index shows writes late; what it has not shown yet falls in the next
-    window. Bounds go into JQL as epoch milliseconds.
+    window. Bounds go into JQL as epoch milliseconds. Each page is a new
+    search for ids past the last one read rather than a ``nextPageToken``:
+    an issue changed during the run leaves the window, and a token that
+    counts its position would then skip the issue after it.
     """
 
     name = "issues"
@@ -92,14 +98,25 @@ class IssuesStream(Stream):
             state = state.open_window(
                 state.cursor, self.connector.context.clock.now() - settle
             )
-        jql = self._jql(state)
-        last: str | None = state.resume_after
-        async for page in self.connector.search_pages(jql, ISSUE_FIELDS, _ISSUE_PAGE):
-            records = [Record.of(i["id"], i) for i in page]
+        for _ in range(_MAX_ISSUE_PAGES):
+            issues, last = await self._search(self._jql(state))
+            records = [Record.of(i["id"], i) for i in issues]
             if records:
-                last = records[-1].external_id
-            yield Page(records, state.resume_at(last) if last else state)
+                state = state.resume_at(records[-1].external_id)
+            yield Page(records, state)
+            if last or not records:
+                break
         yield Page([], state.complete_window())
+
+    async def _search(self, jql: str) -> tuple[list[dict[str, Any]], bool]:
+        """Return the first page ``jql`` finds, and whether nothing follows it."""
+        client = self.connector.client
+        body = {"jql": jql, "fields": ISSUE_FIELDS, "maxResults": _ISSUE_PAGE}
+        response = await client.post(f"{API}/search/jql", json=body, idempotent=True)
+        raise_for_status(response, "search issues")
+        data = client.json(response)
+        last = bool(data.get("isLast", True)) or not data.get("nextPageToken")
+        return list(data.get("issues", [])), last
 
     def _jql(self, state: StreamState) -> str:
         clauses = []

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import httpx
+from servicesync.redaction import Redactor
 
 __all__ = [
     "FAULT_CHANNEL_HEADER",
@@ -38,6 +39,9 @@ logger = logging.getLogger(__name__)
 FAULT_CHANNEL_HEADER = "x-servicesync-fault-channel"
 #: Response header carrying the connection fault the transport must raise.
 FAULT_HEADER = "x-servicesync-fault"
+
+# Masks the secrets a path carries by its shape, whatever the fake's secrets.
+_MASK_PATHS = Redactor()
 
 _MALFORMED = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 
@@ -190,7 +194,10 @@ class FaultPlan:
                 continue
             rule.fired += 1
             self.injected[rule.label] += 1
-            logger.debug("Injecting %s into %s %s", rule.label, method, path)
+            # The route template, masked: a concrete path may carry a secret,
+            # such as a Bitrix24 webhook code.
+            where = _MASK_PATHS.text(route)
+            logger.debug("Injecting %s into %s %s", rule.label, method, where)
             return rule
         return None
 

@@ -9,6 +9,11 @@ from types import TracebackType
 from typing import Any, NoReturn, TypedDict, Unpack
 
 import httpx
+
+# Importing the core's log module masks known secrets and webhook codes in
+# the request lines httpx and httpcore log themselves, even when no
+# application has set up logging.
+import servicesync.logs  # noqa: F401
 from servicesync import Clock
 from servicesync.errors import (
     AuthenticationError,

@@ -78,6 +78,16 @@ class ClientStats:
         """Return the counters of every endpoint added together."""
         return sum(self._by_endpoint.values(), CallStats())
 
+    def counts(self) -> dict[str, int]:
+        """Return the whole client's totals, as a connector's ``call_counts``."""
+        total = self.total()
+        return {
+            "calls": total.calls,
+            "retries": total.retries,
+            "slow_downs": total.slow_downs,
+            "errors": total.errors,
+        }
+
     def as_dict(self) -> dict[str, dict[str, float]]:
         """Return the counters as plain data, ready for JSON."""
         return {

@@ -12,6 +12,7 @@ from servicesync_sdk.testing._conformance import ConnectorConformance
 from servicesync_sdk.testing._harness import (
     ConformanceHarness,
     ConformanceKit,
+    LimitWorkload,
     PublishedLimit,
 )
 from servicesync_sdk.testing._memory import (
@@ -28,6 +29,7 @@ __all__ = [
     "ConformanceHarness",
     "ConformanceKit",
     "ConnectorConformance",
+    "LimitWorkload",
     "MemoryBudgets",
     "MemoryLocks",
     "MemoryPluginState",

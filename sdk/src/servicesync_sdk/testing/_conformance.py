@@ -17,6 +17,7 @@ import pytest
 from servicesync.contract import StreamState, payload_hash
 from servicesync.errors import ConnectorError, MalformedResponse, WebhookRejected
 
+from servicesync_sdk.fakes import LoggedRequest
 from servicesync_sdk.testing._harness import ConformanceHarness, ConformanceKit
 from servicesync_sdk.testing._recorder import Recorder
 from servicesync_sdk.testing._transports import ScriptedSlowDowns
@@ -61,7 +62,7 @@ class ConnectorConformance:
                     await self.harness.update(kit.fake, ids[-1])
 
             first = await recorder.run(kit.stream(), between=change)
-            kit.clock.advance(1)
+            kit.let_settle()
             await recorder.run(kit.stream())
 
         assert first.pages >= 4, "three full pages and a partial one were seeded"
@@ -83,7 +84,7 @@ class ConnectorConformance:
             await recorder.run(kit.stream())
             await self.harness.update(kit.fake, ids[1])
             inserted = await self.harness.insert(kit.fake, 1)
-            kit.clock.advance(1)
+            kit.let_settle()
 
             second = await recorder.run(kit.stream())
 
@@ -112,8 +113,8 @@ class ConnectorConformance:
             faults = kit.fake.faults
             faults.add("error", status=429, probability=0.3, times=2)
             faults.add("error", status=503, probability=0.3, times=2)
-            faults.add("timeout", method="GET", probability=0.3, times=2)
-            faults.answer_lost(method="GET", probability=0.3, times=2)
+            kit.add_read_fault("timeout", probability=0.3, times=2)
+            kit.lose_read_answer(probability=0.3, times=2)
             recorder = Recorder()
 
             await recorder.run_to_end(kit.stream, restarts=5)
@@ -146,18 +147,13 @@ class ConnectorConformance:
         limit = self.harness.limit
         if limit is None:
             pytest.skip("rate_limit: the service publishes no rate limit")
+        requests = max(20, 2 * limit.burst + 10)
         async with self.kit("rate_limit") as kit:
-            pages = max(20, 2 * limit.burst + 10)
-            await self.harness.insert(kit.fake, pages * self.harness.page_size)
-            kit.clock.advance(1)
-            mark, start = len(kit.fake.log), kit.clock.monotonic()
+            seen, elapsed = await self._keep_busy(kit, requests)
 
-            await Recorder().run(kit.stream())
-
-            seen = list(kit.fake.log)[mark:]
-            elapsed = kit.clock.monotonic() - start
         refused = [e for e in seen if e.status == limit.refusal_status]
         assert refused == []
+        assert len(seen) >= requests, "the workload sent more than a burst"
         assert elapsed > 0, "the workload was large enough to meet the limit"
         assert len(seen) / elapsed >= 0.9 * limit.rate
 
@@ -228,7 +224,7 @@ class ConnectorConformance:
     async def test_malformed_answer_raises_and_writes_nothing(self, kind: str) -> None:
         async with self.kit("malformed") as kit:
             await kit.seed_pages()
-            kit.fake.faults.add(kind, method="GET")
+            kit.add_read_fault(kind)
             recorder = Recorder()
 
             with pytest.raises(MalformedResponse) as failure:
@@ -237,6 +233,30 @@ class ConnectorConformance:
         assert str(failure.value)
         assert recorder.hashes == {}
         assert recorder.state == StreamState()
+
+    async def _keep_busy(
+        self, kit: ConformanceKit, requests: int
+    ) -> tuple[list[LoggedRequest], float]:
+        """Make one connector send ``requests`` requests or more; return them.
+
+        The records are inserted before the count starts, so requests a
+        harness sends to seed the fake are neither counted nor timed.
+        """
+        repeated = self.harness.limit_workload == "repeated_reads"
+        count = 1 if repeated else requests * self.harness.page_size
+        await self.harness.insert(kit.fake, count)
+        kit.let_settle()
+        mark, start = len(kit.fake.log), kit.clock.monotonic()
+        connector, recorder = kit.connector(), Recorder()
+
+        await recorder.run(kit.stream(connector))
+        while repeated and len(kit.fake.log) - mark < requests:
+            before = len(kit.fake.log)
+            await recorder.run(kit.stream(connector))
+            assert len(kit.fake.log) > before, "each read sends a request"
+
+        seen = list(kit.fake.log)[mark:]
+        return seen, kit.clock.monotonic() - start
 
     def _action_name(self) -> str:
         name = self.harness.action

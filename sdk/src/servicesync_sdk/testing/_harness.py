@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 from servicesync import Clock, VirtualClock
@@ -21,7 +21,12 @@ from servicesync.contract import (
 from servicesync_sdk.fakes import FakeService, FaultRule
 from servicesync_sdk.testing._memory import memory_context
 
-__all__ = ["ConformanceHarness", "ConformanceKit", "PublishedLimit"]
+__all__ = ["ConformanceHarness", "ConformanceKit", "LimitWorkload", "PublishedLimit"]
+
+#: How the rate-limit part keeps the connector busy: ``"one_read"`` fills
+#: the fake with enough pages for one long read; ``"repeated_reads"`` reads
+#: one record again and again with the same connector.
+LimitWorkload = Literal["one_read", "repeated_reads"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,23 @@ class ConformanceHarness(ABC):
         limit: the rate limit the service publishes and its fake enforces,
             or ``None`` when it publishes none.
         seed: the seed of the fake's random source.
+        settle: seconds by which the stream's reads trail the service's
+            clock, such as a window that ends a minute before now because
+            a search index shows writes late; the suite lets this much time
+            and one second more pass between changing the fake and reading.
+        read_method: the HTTP method of the requests that read the stream
+            (``POST`` where reads are searches or batches); the ``faults``
+            and ``malformed`` parts aim timeouts, lost answers and damaged
+            bodies at these requests.
+        read_path: a route template or a glob over the path (such as
+            ``/rest/*/batch``) narrowing those requests, or ``None`` for
+            every request with ``read_method``.
+        limit_workload: how the ``rate_limit`` part makes the connector send
+            more requests than the limit allows at once: ``"one_read"``
+            (the default) reads enough full pages in one run;
+            ``"repeated_reads"`` reads the stream again and again with one
+            connector, for services whose pages are too large for a fake to
+            hold that many.
         skip: parts of the suite not to run, each with its reason; the
             parts are ``stream``, ``resume``, ``faults``, ``action``,
             ``rate_limit``, ``retry_after``, ``secrets``, ``webhooks`` and
@@ -66,6 +88,10 @@ class ConformanceHarness(ABC):
     action: ClassVar[str | None] = None
     limit: ClassVar[PublishedLimit | None] = None
     seed: ClassVar[int] = 7
+    settle: ClassVar[float] = 0.0
+    read_method: ClassVar[str] = "GET"
+    read_path: ClassVar[str | None] = None
+    limit_workload: ClassVar[LimitWorkload] = "one_read"
     skip: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
@@ -164,11 +190,30 @@ class ConformanceKit:
         raise LookupError(msg)
 
     async def seed_pages(self) -> list[str]:
-        """Insert three full pages and a partial one, then let a second pass."""
+        """Insert three full pages and a partial one, then let them settle."""
         size = self.harness.page_size
         ids = await self.harness.insert(self.fake, 3 * size + max(1, size // 2))
-        self.clock.advance(1)
+        self.let_settle()
         return ids
+
+    def let_settle(self) -> None:
+        """Let changes reach the stream's reads: ``settle`` and one second more."""
+        self.clock.advance(self.harness.settle + 1)
+
+    def add_read_fault(self, kind: str, **options: Any) -> FaultRule:
+        """Add a fault of ``kind`` aimed at the requests that read the stream."""
+        return self.fake.faults.add(
+            kind,
+            method=self.harness.read_method,
+            path=self.harness.read_path,
+            **options,
+        )
+
+    def lose_read_answer(self, **options: Any) -> FaultRule:
+        """Make the fake answer a read and lose the answer; see ``answer_lost``."""
+        return self.fake.faults.answer_lost(
+            method=self.harness.read_method, path=self.harness.read_path, **options
+        )
 
     async def __aenter__(self) -> ConformanceKit:
         return self

@@ -7,7 +7,22 @@ import importlib
 import typer
 
 #: Modules under this package that add commands, in help order.
-MODULES = ("init", "config", "plugins", "db", "catalog", "sync")
+MODULES = (
+    "init",
+    "config",
+    "plugins",
+    "db",
+    "catalog",
+    "sync",
+    "link",
+    "state",
+    "runs",
+    "quarantine",
+    "dead_letters",
+    "daemon",
+    "connections",
+    "webhooks",
+)
 
 
 def register_all(app: typer.Typer) -> None:

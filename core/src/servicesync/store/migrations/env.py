@@ -14,7 +14,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
 from servicesync.domain import ExactDecimal, JSONDoc, UTCDateTime
-from servicesync.store._schema import metadata
+from servicesync.store._schema import include_name, metadata
 
 _OWN_TYPES = (ExactDecimal, JSONDoc, UTCDateTime)
 
@@ -45,6 +45,7 @@ def run_migrations() -> None:
         target_metadata=metadata(),
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
+        include_name=include_name,
         compare_type=True,
     )
     with context.begin_transaction():

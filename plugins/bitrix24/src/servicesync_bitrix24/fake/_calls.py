@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timezone
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from servicesync_bitrix24.fake._filters import apply_order, apply_select, matches
+from servicesync_bitrix24.fake._filters import (
+    apply_order,
+    apply_select,
+    matches,
+    split_key,
+)
 from servicesync_bitrix24.fake._limits import CostModel
 from servicesync_bitrix24.fake._store import PortalData, RestError
 
@@ -113,8 +121,12 @@ def list_page(
     select = call.arg("select")
     select_list = list(select) if isinstance(select, list | tuple) else None
     tz = call.data.tz
-    found = [row for row in rows if matches(row, filters, tz)]
-    found = apply_order(found, order, tz)
+    quick = _first_by_id(rows, filters, order, tz, id_key) if start < 0 else None
+    if quick is not None:
+        found = quick
+    else:
+        found = [row for row in rows if matches(row, filters, tz)]
+        found = apply_order(found, order, tz)
     offset = max(start, 0)
     page = found[offset : offset + PAGE]
     out = [
@@ -128,3 +140,50 @@ def list_page(
         return CallResult(result, total=0, cost=cost)
     more = offset + PAGE < len(found)
     return CallResult(result, len(found), offset + PAGE if more else None, cost)
+
+
+def _first_by_id(
+    rows: Sequence[dict[str, Any]],
+    filters: Mapping[str, Any],
+    order: Mapping[str, Any],
+    tz: timezone,
+    id_key: str,
+) -> list[dict[str, Any]] | None:
+    """Return the first page of a fast listing without testing every row.
+
+    A ``start=-1`` call ordered by id alone answers only the first ``PAGE``
+    matches. The portal's tables are kept in id order, so the rows past the
+    ``>ID`` bound are walked from there until a page is full: the answer of
+    filtering and sorting them all, at a cost that does not grow with the
+    table. ``None`` means the call or the table is not of that shape, and
+    the full path applies.
+    """
+    if len(order) != 1:
+        return None
+    ((field, direction),) = order.items()
+    if field.lower() != id_key.lower() or str(direction).upper() != "ASC":
+        return None
+    try:
+        # map and itemgetter keep this pass over the table out of Python code.
+        ids = list(map(int, map(itemgetter(id_key), rows)))
+        floor = _id_floor(filters, id_key)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if ids != sorted(ids) or len(set(ids)) != len(ids):
+        return None
+    found: list[dict[str, Any]] = []
+    position = bisect_right(ids, floor) if floor is not None else 0
+    while position < len(rows) and len(found) < PAGE:
+        if matches(rows[position], filters, tz):
+            found.append(rows[position])
+        position += 1
+    return found
+
+
+def _id_floor(filters: Mapping[str, Any], id_key: str) -> int | None:
+    """Return the bound of a ``>ID`` condition, if ``filters`` has one."""
+    for key, value in filters.items():
+        op, field = split_key(str(key))
+        if op == ">" and field.lower() == id_key.lower():
+            return int(value)
+    return None

@@ -68,6 +68,11 @@ def _list(value: Any) -> list[str] | None:
     return [str(i).strip() for i in items if str(i).strip()]
 
 
+def _status(project: dict[str, Any]) -> str:
+    """Return the project status ``/project/search`` filters on."""
+    return "archived" if project.get("archived") is not None else "live"
+
+
 def build_routes(fake: JiraFake) -> list[Route]:
     """Return every endpoint of ``fake``."""
     site, issues, worklogs = fake.site, fake.issues, fake.worklogs
@@ -100,10 +105,11 @@ def build_routes(fake: JiraFake) -> list[Route]:
             min(_int(request, "maxResults", 50), 100),
         )
         wanted = _list(request.query_params.getlist("keys") or None)
+        statuses = _list(request.query_params.getlist("status") or None) or ["live"]
         projects = [
             site.project_json(p)
             for p in site.projects.values()
-            if not wanted or p["key"] in wanted
+            if (not wanted or p["key"] in wanted) and _status(p) in statuses
         ]
         page = projects[start : start + size]
         body = {
@@ -128,6 +134,15 @@ def build_routes(fake: JiraFake) -> list[Route]:
     @_json(201)
     async def project_create(request: Request) -> Any:
         return site.create_project(await _body(request))
+
+    @_json()
+    async def project_update(request: Request) -> Any:
+        return site.update_project(request.path_params["key"], await _body(request))
+
+    @_json()
+    async def project_archive(request: Request) -> Any:
+        site.archive_project(request.path_params["key"], request.state.account_id)
+        return Response(status_code=204)
 
     @_json()
     async def project_roles(request: Request) -> Any:
@@ -218,6 +233,10 @@ def build_routes(fake: JiraFake) -> list[Route]:
         start, size = _int(request, "startAt", 0), _int(request, "maxResults", 50)
         return [site.user_json(u) for u in found[start : start + size]]
 
+    @_json(201)
+    async def user_create(request: Request) -> Any:
+        return site.create_user(await _body(request))
+
     @_json()
     async def worklog_list_of_issue(request: Request) -> Any:
         return worklogs.of_issue(
@@ -258,6 +277,8 @@ def build_routes(fake: JiraFake) -> list[Route]:
         Route(f"{API}/project/search", project_search),
         Route(f"{API}/project", project_create, methods=["POST"]),
         Route(f"{API}/project/{{key}}", project_get),
+        Route(f"{API}/project/{{key}}", project_update, methods=["PUT"]),
+        Route(f"{API}/project/{{key}}/archive", project_archive, methods=["POST"]),
         Route(f"{API}/project/{{key}}/role", project_roles),
         Route(f"{API}/project/{{key}}/role/{{role_id}}", role_get),
         Route(f"{API}/project/{{key}}/role/{{role_id}}", role_add, methods=["POST"]),
@@ -271,6 +292,7 @@ def build_routes(fake: JiraFake) -> list[Route]:
         Route(f"{API}/issue/{{key}}/worklog", worklog_add, methods=["POST"]),
         Route(f"{API}/search/jql", search_jql, methods=["GET", "POST"]),
         Route(f"{API}/search", search_gone, methods=["GET", "POST"]),
+        Route(f"{API}/user", user_create, methods=["POST"]),
         Route(f"{API}/user/search", user_search),
         Route(f"{API}/worklog/updated", worklog_updated),
         Route(f"{API}/worklog/deleted", worklog_deleted),

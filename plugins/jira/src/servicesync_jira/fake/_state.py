@@ -23,6 +23,23 @@ _ISSUE_TYPES = [
 ]
 _ROLES = {"10002": "Administrators", "10100": "Member", "10101": "Viewer"}
 
+# The fields of ``UpdateProjectDetails`` the fake applies, and those it takes
+# without modelling them (schemes, avatars, categories, key changes).
+_UPDATABLE = ("name", "description", "leadAccountId", "url", "assigneeType")
+_ACCEPTED = frozenset(
+    {
+        *_UPDATABLE,
+        "avatarId",
+        "categoryId",
+        "issueSecurityScheme",
+        "key",
+        "lead",
+        "notificationScheme",
+        "permissionScheme",
+        "releasedProjectKeys",
+    }
+)
+
 
 @dataclass
 class FakeUser:
@@ -74,6 +91,23 @@ class SiteState:
         )
         self.users[user.account_id] = user
         return user
+
+    def create_user(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a user from a ``NewUserDetails`` body, as an administrator does.
+
+        An address already in use answers with that user, as Jira does for a
+        user who exists and has access; so creating is safe to repeat.
+        """
+        email = str(body.get("emailAddress") or "").strip()
+        if not email or "@" not in email:
+            raise FakeJiraError(400, errors={"emailAddress": "An address is required."})
+        if not isinstance(body.get("products"), list):
+            raise FakeJiraError(400, errors={"products": "The products are required."})
+        for user in self.users.values():
+            if user.email.lower() == email.lower():
+                return self.user_json(user)
+        name = str(body.get("displayName") or email.partition("@")[0])
+        return self.user_json(self.add_user(email, name))
 
     def user_json(self, user: FakeUser) -> dict[str, Any]:
         """Return a user as the API shows it, honouring email privacy."""
@@ -131,6 +165,7 @@ class SiteState:
             "projectTypeKey": body.get("projectTypeKey", "software"),
             "lead": body["leadAccountId"],
             "created": self.clock.now(),
+            "archived": None,
         }
         return {
             "id": int(project_id),
@@ -149,13 +184,53 @@ class SiteState:
                 return project
         raise FakeJiraError(404, [f"No project could be found with key '{id_or_key}'."])
 
+    def update_project(self, id_or_key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Change a project from an ``UpdateProjectDetails`` body.
+
+        Fields outside that schema are refused, as Jira refuses them; those
+        it lists but the fake does not model are accepted and change nothing.
+        """
+        project = self.project(id_or_key)
+        unknown = sorted(set(body) - _ACCEPTED)
+        if unknown:
+            raise FakeJiraError(400, [f"Unrecognized field {unknown[0]!r}."])
+        errors: dict[str, str] = {}
+        name = body.get("name")
+        if name is not None and any(
+            p["name"] == name and p is not project for p in self.projects.values()
+        ):
+            errors["projectName"] = "A project with that name already exists."
+        lead = body.get("leadAccountId")
+        if lead is not None and lead not in self.users:
+            errors["projectLead"] = "You must specify a valid project lead."
+        if errors:
+            raise FakeJiraError(400, errors=errors)
+        for field_name in _UPDATABLE:
+            if field_name in body:
+                stored = "lead" if field_name == "leadAccountId" else field_name
+                project[stored] = body[field_name]
+        return self.project_json(project)
+
+    def archive_project(self, id_or_key: str, account_id: str) -> None:
+        """Archive a project: kept whole, flagged, and left out of searches.
+
+        The description does not say what archiving an archived project
+        answers; the fake refuses it with a 400, the answer it documents for
+        a request that is not valid.
+        """
+        project = self.project(id_or_key)
+        if project.get("archived") is not None:
+            msg = f"The project '{project['key']}' is already archived."
+            raise FakeJiraError(400, [msg])
+        project["archived"] = (self.clock.now(), account_id)
+
     def project_json(self, project: dict[str, Any]) -> dict[str, Any]:
         """Return a project as ``GET /project/{key}`` shows it."""
         roles = {
             name: f"{self.base_url}/rest/api/3/project/{project['id']}/role/{rid}"
             for rid, name in _ROLES.items()
         }
-        return {
+        body: dict[str, Any] = {
             "self": f"{self.base_url}/rest/api/3/project/{project['id']}",
             "id": project["id"],
             "key": project["key"],
@@ -169,6 +244,15 @@ class SiteState:
             "issueTypes": [dict(t) for t in _ISSUE_TYPES],
             "roles": roles,
         }
+        for optional in ("url", "assigneeType"):
+            if project.get(optional) is not None:
+                body[optional] = project[optional]
+        if project.get("archived") is not None:
+            when, who = project["archived"]
+            body["archived"] = True
+            body["archivedDate"] = format_jira_time(when)
+            body["archivedBy"] = self.user_json(self.users[who])
+        return body
 
     # Roles ------------------------------------------------------------
 

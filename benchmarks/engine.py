@@ -1,0 +1,191 @@
+"""The engine's speed on SQLite: a first load of N deals, then a re-sync.
+
+The deals start as the bytes of ``batch`` answers of chained
+``crm.deal.list`` pages, 2,500 deals each, as the Bitrix24 connector
+receives them. A stream parses each answer and hashes each row, exactly as
+the connector's deal stream does (without its HTTP calls), and the
+:class:`~servicesync.engine.StreamRunner` takes the pages into a store on a
+SQLite file: mapping by the Bitrix24 connector, validation, links, deals,
+stage changes, payload hashes and stream state, one transaction per page.
+
+* first load: an empty store takes in N deals;
+* re-sync: the same N deals read again, unchanged; the runner must skip
+  them by hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from servicesync import SystemClock
+from servicesync.config import ConnectionConfig, Mapping_
+from servicesync.contract import Page, Record, Stream, StreamState
+from servicesync.engine import StreamCounts, StreamRunner
+from servicesync.store import Store, open_store
+from servicesync_bitrix24 import Bitrix24Config, Bitrix24Connector
+from servicesync_sdk.testing import memory_context
+
+from benchmarks._deals import PAGE_ROWS, STAGE_MAPPING, batch_answer, deal_rows
+from benchmarks._report import Goal, Reporter, Section, rate
+
+__all__ = ["FIRST_LOAD_GOAL", "RESYNC_GOAL", "run"]
+
+#: Records a second the engine must reach on a two-core machine.
+FIRST_LOAD_GOAL = 40_000
+RESYNC_GOAL = 100_000
+
+CONNECTION = "crm"
+
+
+class AnswerStream(Stream):
+    """The connector's deal stream, reading recorded answers instead of HTTP.
+
+    Each page parses one answer's bytes and hashes every row, and moves the
+    checkpoint the way the connector's windowed streams do.
+    """
+
+    name = "deals"
+    record_type = "deal"
+    primary_key = "ID"
+
+    def __init__(self, answers: list[bytes]) -> None:
+        self.answers = answers
+
+    async def read(self, state: StreamState) -> AsyncIterator[Page]:
+        """Yield one page per recorded answer, then the window's end."""
+        state = state.open_window(state.cursor, SystemClock().now())
+        for raw in self.answers:
+            answer = json.loads(raw)
+            rows = [row for part in answer["result"]["result"].values() for row in part]
+            records = [Record.of(row["ID"], row) for row in rows]
+            state = state.resume_at(str(rows[-1]["ID"]))
+            yield Page(records, state)
+        yield Page([], state.complete_window())
+
+
+@dataclass
+class Timing:
+    """One pass of the runner over every deal."""
+
+    seconds: float
+    counts: StreamCounts
+
+    def per_second(self) -> float:
+        """Records read a second."""
+        return rate(self.counts.read, self.seconds)
+
+
+def connection_config() -> ConnectionConfig:
+    """The connection as a config file would give it, stage mapping included."""
+    return ConnectionConfig(
+        plugin="bitrix24",
+        mapping=Mapping_(
+            fields={"UF_CRM_SERVICE": "service"}, values={"stage": STAGE_MAPPING}
+        ),
+    )
+
+
+def make_connector() -> Bitrix24Connector:
+    """A Bitrix24 connector; the runner only asks it to map deals."""
+    config = Bitrix24Config(
+        portal_url="https://bench.bitrix24.com",
+        webhook_url="https://bench.bitrix24.com/rest/1/benchmark/",
+    )
+    return Bitrix24Connector(
+        config, memory_context(SystemClock(), connection=CONNECTION)
+    )
+
+
+async def timed_pass(
+    store: Store, answers: list[bytes], advance: Callable[[int], None]
+) -> Timing:
+    """Run the stream once through a new runner; return its time and counts."""
+    connector = make_connector()
+    runner = StreamRunner(
+        store,
+        CONNECTION,
+        connector,
+        connection_config(),
+        progress=lambda _stream, size: advance(size),
+    )
+    started = time.perf_counter()
+    counts = await runner.run(AnswerStream(answers))
+    seconds = time.perf_counter() - started
+    await connector.aclose()
+    return Timing(seconds, counts)
+
+
+def load_and_resync(
+    answers: list[bytes], count: int, reporter: Reporter
+) -> tuple[Timing, Timing]:
+    """Load the deals into a fresh SQLite store, then read them again."""
+    with tempfile.TemporaryDirectory(prefix="servicesync-bench-") as folder:
+        store = open_store(f"sqlite:///{Path(folder) / 'bench.db'}")
+        try:
+            with reporter.step(f"first load of {count:,} deals", count) as advance:
+                first = asyncio.run(timed_pass(store, answers, advance))
+            with reporter.step(f"re-sync of {count:,} deals", count) as advance:
+                again = asyncio.run(timed_pass(store, answers, advance))
+        finally:
+            store.close()
+    return first, again
+
+
+def run(reporter: Reporter, *, full: bool, repeat: int) -> list[Section]:
+    """Measure a first load and a re-sync; the best of ``repeat`` passes counts."""
+    count = 100_000 if full else 20_000
+    with reporter.step(f"seeding {count:,} deals in the fake", count) as advance:
+        rows = deal_rows(count, advance)
+    answers = [
+        batch_answer(rows[i : i + PAGE_ROWS]) for i in range(0, count, PAGE_ROWS)
+    ]
+    passes = [load_and_resync(answers, count, reporter) for _ in range(repeat)]
+    first = max((p[0] for p in passes), key=Timing.per_second)
+    again = max((p[1] for p in passes), key=Timing.per_second)
+    return [_section(count, len(answers[0]) // PAGE_ROWS, first, again)]
+
+
+def _section(count: int, row_bytes: int, first: Timing, again: Timing) -> Section:
+    section = Section(
+        name="engine",
+        title=f"Engine on SQLite, {count:,} deals (parsing included)",
+        columns=["pass", "seconds", "records/s", "written", "skipped", "pages"],
+    )
+    for label, timing in (("first load", first), ("re-sync", again)):
+        counts = timing.counts
+        section.rows.append(
+            [
+                label,
+                f"{timing.seconds:.2f}",
+                f"{timing.per_second():,.0f}",
+                f"{counts.written:,}",
+                f"{counts.skipped_unchanged:,}",
+                f"{counts.pages:,}",
+            ]
+        )
+        section.figures[label.replace(" ", "_").replace("-", "")] = {
+            "records": counts.read,
+            "seconds": round(timing.seconds, 3),
+            "records_per_second": round(timing.per_second()),
+            "written": counts.written,
+            "skipped_unchanged": counts.skipped_unchanged,
+            "quarantined": counts.quarantined,
+            "pages": counts.pages,
+        }
+    section.figures["deals"] = count
+    section.figures["bytes_per_deal"] = row_bytes
+    section.goals = [
+        Goal("first load", FIRST_LOAD_GOAL, first.per_second()),
+        Goal("re-sync", RESYNC_GOAL, again.per_second()),
+    ]
+    section.notes.append(
+        f"Each deal is about {row_bytes:,} bytes of JSON; "
+        f"{PAGE_ROWS:,} deals a page, one transaction a page."
+    )
+    return section

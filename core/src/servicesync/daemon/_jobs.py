@@ -1,0 +1,123 @@
+"""One sync job: what a scheduler runs for a connection when it is due.
+
+Whichever scheduler runs the job (in-process on SQLite, the shared queue on
+PostgreSQL), it goes through :class:`SyncJobs`, which honours the operator's
+switches, records what triggered the run and which process ran it, and
+counts what happened for the metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from typing import Protocol
+
+import httpx
+
+from servicesync.config import Config
+from servicesync.daemon._metrics import DaemonMetrics
+from servicesync.engine import Engine
+from servicesync.errors import ServiceSyncError
+from servicesync.plugins import Plugins
+from servicesync.store import Store
+
+__all__ = ["Scheduler", "SyncJobs", "worker_name"]
+
+logger = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    """Name this process the way the run history and logs show it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Scheduler(Protocol):
+    """Runs each connection's syncs on its schedule, and on request."""
+
+    async def request(self, connection: str, trigger: str) -> None:
+        """Ask for a sync of ``connection`` as soon as it may run."""
+        ...
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Run syncs until ``stopping`` is set, then finish or checkpoint."""
+        ...
+
+
+class SyncJobs:
+    """Runs a connection's sync for a scheduler, one engine per process.
+
+    Args:
+        config: the daemon's config.
+        store: the open store.
+        plugins: the loaded plugins.
+        metrics: where the daemon counts what it does.
+        transports: per connection, a transport instead of the network.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        plugins: Plugins,
+        metrics: DaemonMetrics,
+        *,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.metrics = metrics
+        self.worker = worker_name()
+        self.engine = Engine(config, store, plugins, transports=transports)
+
+    def scheduled(self) -> dict[str, str]:
+        """Return each enabled connection's schedule as cron, by name."""
+        found = {}
+        for name, connection in self.config.connections.items():
+            cron = connection.schedule.as_cron()
+            if connection.enabled and cron:
+                found[name] = cron
+        return found
+
+    async def run(self, connection: str, trigger: str) -> str:
+        """Sync ``connection`` once; return how it ended.
+
+        A paused connection is skipped. A failure is logged and counted,
+        never raised: the next schedule or webhook tries again, and what
+        the failed run committed stays committed.
+        """
+        if self.store.control(connection).paused:
+            logger.info(
+                "Connection %r is paused; its %s sync is skipped.", connection, trigger
+            )
+            self.metrics.run_finished(connection, "paused")
+            return "paused"
+        logger.info("Sync of %r starts (%s).", connection, trigger)
+        try:
+            report = await self.engine.sync(
+                connection, trigger=trigger, worker=self.worker
+            )
+        except ServiceSyncError as exc:
+            logger.error("Sync of %r failed: %s", connection, exc)
+            self.metrics.run_finished(connection, "failed")
+            return "failed"
+        finally:
+            self._count_calls(connection)
+        for key, counts in report.streams.items():
+            self.metrics.records(key, counts)
+        self.metrics.run_finished(connection, "ok")
+        logger.info("Sync of %r done (%s).", connection, trigger)
+        return "ok"
+
+    def _count_calls(self, connection: str) -> None:
+        try:
+            counts = self.engine.connector(connection).call_counts()
+        except ServiceSyncError:  # the connector could not even be built
+            return
+        self.metrics.calls(connection, counts)
+
+    async def aclose(self) -> None:
+        """Close the connections the engine opened."""
+        await self.engine.aclose()

@@ -1,0 +1,212 @@
+"""The scheduler of daemons that share a PostgreSQL store: procrastinate.
+
+Several daemons, on one machine or many, run one queue in the store's
+database. procrastinate gives what sharing needs:
+
+- each schedule is deferred once per instant whichever daemon sees it first
+  (its periodic defers are unique per task and timestamp);
+- a connection's jobs share a lock, so its syncs run one at a time across
+  every daemon, and a queueing lock keeps at most one scheduled sync waiting;
+- daemons send heartbeats; a sweep, itself a periodic job, finds the jobs of
+  a daemon silent for longer than ``stall_seconds`` and queues them again,
+  since procrastinate does not retry a stalled job by itself. The sweep
+  records each takeover in the run history.
+
+procrastinate is imported only here, on the PostgreSQL path; its schema is
+installed by the store's migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from procrastinate import App, PsycopgConnector
+from procrastinate.exceptions import UniqueViolation
+from procrastinate.jobs import Status
+from procrastinate.worker import Worker
+from psycopg.conninfo import make_conninfo
+
+from servicesync.config import DaemonConfig
+from servicesync.daemon._jobs import SyncJobs
+from servicesync.errors import StoreError
+from servicesync.store import RunCounts
+
+__all__ = ["QueueScheduler", "conninfo_of"]
+
+logger = logging.getLogger(__name__)
+
+SYNC_TASK = "servicesync.sync"
+SCHEDULED_SYNC_TASK = "servicesync.scheduled_sync"
+SWEEP_TASK = "servicesync.sweep"
+
+
+def conninfo_of(store_url: str) -> str:
+    """Turn the store's SQLAlchemy URL into a libpq connection string."""
+    url = sa.make_url(store_url)
+    params: dict[str, Any] = {
+        "host": url.host,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "dbname": url.database,
+        **{key: value for key, value in url.query.items() if isinstance(value, str)},
+    }
+    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+
+
+class QueueScheduler:
+    """Runs :class:`SyncJobs` from a procrastinate queue shared by many daemons.
+
+    Args:
+        jobs: what to run.
+        store_url: the PostgreSQL store the queue lives in.
+        settings: heartbeats, the stall bound and the stop grace period.
+    """
+
+    def __init__(self, jobs: SyncJobs, store_url: str, settings: DaemonConfig) -> None:
+        self.jobs = jobs
+        self.settings = settings
+        self.app = App(
+            connector=PsycopgConnector(
+                conninfo=conninfo_of(store_url),
+                min_size=1,
+                max_size=4,
+            )
+        )
+        self._register_tasks()
+
+    def _register_tasks(self) -> None:
+        jobs = self.jobs
+
+        @self.app.task(name=SYNC_TASK)
+        async def sync(connection: str, trigger: str = "request") -> str:
+            return await jobs.run(connection, trigger)
+
+        @self.app.task(name=SCHEDULED_SYNC_TASK)
+        async def scheduled_sync(timestamp: int, connection: str) -> str:
+            return await jobs.run(connection, "schedule")
+
+        for connection, cron in jobs.scheduled().items():
+            self.app.periodic(
+                cron=cron,
+                periodic_id=connection,
+                task_kwargs={"connection": connection},
+                lock=_lock(connection),
+                queueing_lock=f"schedule:{connection}",
+            )(scheduled_sync)
+        self._sync = sync
+
+        @self.app.task(name=SWEEP_TASK)
+        async def sweep(timestamp: int) -> int:
+            return await self.sweep()
+
+        self.app.periodic(
+            cron=_sweep_cron(self.settings.stall_seconds),
+            periodic_id="stalled",
+            queueing_lock="sweep",
+        )(sweep)
+
+    async def request(self, connection: str, trigger: str) -> None:
+        """Queue a sync of ``connection``; it runs after the one holding its lock."""
+        await self._sync.configure(lock=_lock(connection)).defer_async(
+            connection=connection, trigger=trigger
+        )
+
+    async def sweep(self) -> int:
+        """Queue again the jobs of daemons that stopped sending heartbeats."""
+        manager = self.app.job_manager
+        stalled = await manager.get_stalled_jobs(
+            seconds_since_heartbeat=self.settings.stall_seconds
+        )
+        taken = 0
+        for job in stalled:
+            connection = str(job.task_kwargs.get("connection", ""))
+            try:
+                await manager.retry_job(job)
+                how = "queued again"
+            except UniqueViolation:
+                # A scheduled sync of the same connection already waits; it
+                # covers the stalled one's work, so that one is closed.
+                assert job.id is not None
+                await manager.finish_job_by_id_async(
+                    job.id, status=Status.FAILED, delete_job=False
+                )
+                how = "covered by the sync already queued"
+            taken += 1
+            logger.warning(
+                "Job %s (%s %s) of a silent daemon is %s.",
+                job.id,
+                job.task_name,
+                connection,
+                how,
+            )
+            if connection:
+                self._record_takeover(connection, job.id, how)
+        return taken
+
+    def _record_takeover(self, connection: str, job_id: int | None, how: str) -> None:
+        store = self.jobs.store
+        run_id = store.start_run(
+            connection, None, trigger=f"takeover:job {job_id}", worker=self.jobs.worker
+        )
+        store.finish_run(
+            run_id,
+            "requeued",
+            RunCounts(),
+            f"The daemon running job {job_id} stopped sending heartbeats; "
+            f"its work is {how}.",
+        )
+        store.interrupt_runs(connection, note=f"its daemon died; job {job_id} {how}")
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Work the queue until ``stopping`` is set, then finish within the grace."""
+        async with self.app.open_async():
+            worker = Worker(
+                self.app,
+                name=self.jobs.worker,
+                concurrency=1,
+                install_signal_handlers=False,
+                update_heartbeat_interval=self.settings.heartbeat_seconds,
+                stalled_worker_timeout=self.settings.stall_seconds,
+                shutdown_graceful_timeout=self.settings.shutdown_grace_seconds,
+                fetch_job_polling_interval=min(5.0, self.settings.heartbeat_seconds),
+            )
+            running = asyncio.create_task(worker.run(), name="queue-worker")  # type: ignore[no-untyped-call]
+            stop = asyncio.create_task(stopping.wait())
+            await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
+            # procrastinate stops its heartbeats as soon as it is asked to
+            # stop; keep them going while the running sync finishes, or a
+            # peer's sweep would take this live daemon for dead.
+            beating = asyncio.create_task(self._heartbeats(worker))
+            worker.stop()  # type: ignore[no-untyped-call]
+            stop.cancel()
+            try:
+                await running
+            finally:
+                beating.cancel()
+            if not stopping.is_set():
+                msg = "The job queue's worker stopped on its own; see the log above."
+                raise StoreError(msg)
+
+    async def _heartbeats(self, worker: Worker) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            if worker.worker_id is None:
+                return
+            await self.app.job_manager.update_heartbeat(worker.worker_id)
+
+
+def _lock(connection: str) -> str:
+    return f"sync:{connection}"
+
+
+def _sweep_cron(stall_seconds: float) -> str:
+    """Sweep about four times per stall bound, on a divisor of a minute."""
+    wanted = max(1, int(stall_seconds / 4))
+    if wanted >= 60:
+        return "* * * * *"
+    step = max(d for d in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30) if d <= wanted)
+    return f"* * * * * */{step}"

@@ -1,0 +1,174 @@
+"""What a sync writes, counted: a re-sync of unchanged records costs no writes."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from servicesync import Clock
+from servicesync.config import ConnectionConfig
+from servicesync.contract import (
+    Connector,
+    ConnectorConfig,
+    ConnectorContext,
+    Page,
+    Record,
+    Stream,
+    StreamState,
+)
+from servicesync.domain import Deal, StageChange
+from servicesync.engine import StreamRunner
+from servicesync.store import ExternalLink, Store
+from sqlmodel import select
+
+_WRITE = re.compile(r'^\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)"?', re.I)
+
+
+class PagesStream(Stream):
+    """Deals served from lists of raw payloads, one list a page."""
+
+    name = "deals"
+    record_type = "deal"
+
+    def __init__(
+        self, pages: Sequence[Sequence[Mapping[str, Any]]], clock: Clock
+    ) -> None:
+        self.pages = pages
+        self.clock = clock
+
+    async def read(self, state: StreamState) -> AsyncIterator[Page]:
+        state = state.open_window(state.cursor, self.clock.now())
+        for number, payloads in enumerate(self.pages):
+            state = state.resume_at(str(number))
+            yield Page([Record.of(p["ID"], p) for p in payloads], state)
+        yield Page([], state.complete_window())
+
+
+class CountingConnector(Connector[ConnectorConfig]):
+    """Maps raw deals to domain fields and counts how often it is asked to."""
+
+    name = "counting"
+    config_model = ConnectorConfig
+
+    def __init__(self, context: ConnectorContext) -> None:
+        super().__init__(ConnectorConfig(), context)
+        self.mapped = 0
+
+    def streams(self) -> Sequence[Stream]:
+        return []
+
+    def map_record(
+        self, stream: str, payload: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        self.mapped += 1
+        return {
+            "title": payload["TITLE"],
+            "stage": payload["STAGE"],
+            "amount": payload["AMOUNT"],
+            "currency": "EUR",
+        }
+
+
+def deal_pages(count: int, per_page: int) -> list[list[dict[str, Any]]]:
+    deals = [
+        {"ID": str(i), "TITLE": f"Deal {i}", "STAGE": "proposal", "AMOUNT": "1200.50"}
+        for i in range(1, count + 1)
+    ]
+    return [deals[i : i + per_page] for i in range(0, count, per_page)]
+
+
+def make_runner(store: Store) -> tuple[StreamRunner, CountingConnector]:
+    context = ConnectorContext(
+        connection="crm",
+        clock=store.clock,
+        credentials=store.vault("crm"),
+        state=store.plugin_state("crm"),
+    )
+    connector = CountingConnector(context)
+    runner = StreamRunner(store, "crm", connector, ConnectionConfig(plugin="counting"))
+    return runner, connector
+
+
+@contextmanager
+def rows_written(store: Store) -> Iterator[Counter[str]]:
+    """Count the rows the statements run on the store insert, update or delete."""
+    written: Counter[str] = Counter()
+
+    def count(
+        _conn: Any, cursor: Any, statement: str, *_args: Any, **_kwargs: Any
+    ) -> None:
+        match = _WRITE.match(statement)
+        if match:
+            written[match.group(1).lower()] += max(cursor.rowcount, 0)
+
+    sa.event.listen(store.engine, "after_cursor_execute", count)
+    try:
+        yield written
+    finally:
+        sa.event.remove(store.engine, "after_cursor_execute", count)
+
+
+def count_rows(store: Store, model: Any) -> int:
+    with store.transaction() as tx:
+        return int(tx.execute(sa.select(sa.func.count()).select_from(model)).scalar())
+
+
+async def test_resync_of_unchanged_deals_maps_and_writes_nothing(
+    store: Store,
+) -> None:
+    pages = deal_pages(1200, per_page=500)
+    runner, connector = make_runner(store)
+    await runner.run(PagesStream(pages, store.clock))
+    mapped_before = connector.mapped
+
+    with rows_written(store) as written:
+        counts = await runner.run(PagesStream(pages, store.clock))
+
+    assert (counts.read, counts.written, counts.skipped_unchanged) == (1200, 0, 1200)
+    assert counts.events == 0
+    assert connector.mapped == mapped_before
+    # Only the run's bookkeeping is written: its history row and the state.
+    assert set(written) <= {"runs", "stream_state"}
+
+
+async def test_first_load_writes_each_deal_link_hash_and_move_once(
+    store: Store,
+) -> None:
+    runner, connector = make_runner(store)
+
+    with rows_written(store) as written:
+        counts = await runner.run(
+            PagesStream(deal_pages(1200, per_page=500), store.clock)
+        )
+
+    assert (counts.read, counts.written, counts.skipped_unchanged) == (1200, 1200, 0)
+    assert connector.mapped == 1200
+    assert written["deals"] == written["external_links"] == 1200
+    assert written["record_hashes"] == written["deal_stage_changes"] == 1200
+    assert count_rows(store, Deal) == count_rows(store, ExternalLink) == 1200
+    assert count_rows(store, StageChange) == 1200
+
+
+async def test_resync_with_one_changed_deal_maps_and_writes_only_that_one(
+    store: Store,
+) -> None:
+    pages = deal_pages(300, per_page=100)
+    runner, connector = make_runner(store)
+    await runner.run(PagesStream(pages, store.clock))
+    mapped_before = connector.mapped
+    pages[1][7] = {**pages[1][7], "TITLE": "Deal 108, renamed"}
+
+    with rows_written(store) as written:
+        counts = await runner.run(PagesStream(pages, store.clock))
+
+    assert (counts.written, counts.skipped_unchanged) == (1, 299)
+    assert connector.mapped == mapped_before + 1
+    assert written["deals"] == written["record_hashes"] == 1
+    assert written["external_links"] == written["deal_stage_changes"] == 0
+    with store.session() as session:
+        renamed = session.exec(select(Deal.title).where(Deal.title.endswith("renamed")))
+        assert renamed.all() == ["Deal 108, renamed"]

@@ -1,0 +1,17 @@
+"""The servicesync plugin that contributes the Asana connector."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from servicesync import hookimpl
+from servicesync.contract import Connector
+
+from servicesync_asana._connector import AsanaConnector
+
+
+@hookimpl
+def register_connectors(register: Callable[[type[Connector[Any]]], None]) -> None:
+    """Contribute :class:`AsanaConnector`."""
+    register(AsanaConnector)

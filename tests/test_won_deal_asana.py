@@ -1,0 +1,216 @@
+"""A deal won in the Bitrix24 fake becomes one staffed Asana project, exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from servicesync.catalog import import_catalog, load_catalog_file
+from servicesync.config import parse_config
+from servicesync.domain import (
+    Expert,
+    Project,
+    ProjectMember,
+    TemplateMilestone,
+    TemplateTask,
+)
+from servicesync.engine import Engine
+from servicesync.plugins import load_plugins
+from servicesync.store import Store
+from servicesync_asana import MARK_PREFIX
+from servicesync_asana.fake import AsanaFake, FakeProject
+from servicesync_asana.fake import factory as asana_fake
+from servicesync_bitrix24.fake import factory as bitrix24_fake
+from sqlmodel import select
+
+CONFIG = """
+[connections.crm]
+plugin = "bitrix24"
+[connections.crm.settings]
+portal_url = "{crm_url}"
+webhook_url = "{webhook_url}"
+[connections.crm.mapping.fields]
+UF_CRM_SERVICE = "service"
+[connections.crm.mapping.values.stage]
+NEW = "acquaintance"
+EXECUTING = "contract_signed"
+
+[connections.delivery]
+plugin = "asana"
+[connections.delivery.settings]
+workspace = "{workspace}"
+team = "{team}"
+access_token = "{token}"
+
+[flows.won_deal]
+type = "won_deal"
+source = "crm"
+target = "delivery"
+"""
+
+PROJECTS = "/api/1.0/projects"
+
+
+class AsanaWorld:
+    """The CRM fake, the Asana fake, a config pointing at both, and an engine."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.crm = bitrix24_fake(clock=store.clock, seed=1)
+        self.asana: AsanaFake = asana_fake(clock=store.clock, seed=2)
+        self.webhook_url = self.crm.credentials()["webhook_url"]
+        text = CONFIG.format(
+            crm_url=self.crm.base_url,
+            webhook_url=self.webhook_url,
+            workspace=self.asana.space.gid,
+            team=self.asana.space.team,
+            token=self.asana.credentials()["token:admin@example.com"],
+        )
+        self.config = parse_config(text)
+        sample = Path(str(files("servicesync").joinpath("samples/catalog.yaml")))
+        import_catalog(store, load_catalog_file(sample))
+        with store.session() as session:
+            for expert in session.exec(select(Expert)):
+                self.asana.add_user(expert.email, expert.name)
+        self.engine = self.new_engine()
+
+    def new_engine(self) -> Engine:
+        transports = {"crm": self.crm.transport(), "delivery": self.asana.transport()}
+        return Engine(self.config, self.store, load_plugins(), transports=transports)
+
+    async def call(self, method: str, body: dict[str, Any]) -> Any:
+        async with httpx.AsyncClient(transport=self.crm.transport()) as client:
+            response = await client.post(f"{self.webhook_url}{method}.json", json=body)
+            response.raise_for_status()
+            return response.json()["result"]
+
+    async def win(self, title: str) -> str:
+        """Add a deal, sync it, then move it to the won stage; return its id."""
+        fields = {
+            "TITLE": title,
+            "STAGE_ID": "NEW",
+            "OPPORTUNITY": "48000",
+            "CURRENCY_ID": "EUR",
+            "UF_CRM_SERVICE": "data-audit",
+        }
+        deal = str(await self.call("crm.deal.add", {"fields": fields}))
+        await self.engine.sync()
+        await self.call(
+            "crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "EXECUTING"}}
+        )
+        return deal
+
+    def projects(self) -> list[FakeProject]:
+        return list(self.asana.space.projects.values())
+
+    def emails(self, project: FakeProject) -> set[str]:
+        return {self.asana.space.users[m].email for m in project.members}
+
+
+@pytest.fixture
+async def world(store: Store) -> AsyncIterator[AsanaWorld]:
+    world = AsanaWorld(store)
+    yield world
+    await world.engine.aclose()
+
+
+async def test_won_deal_makes_one_staffed_asana_project_linked_to_the_deal(
+    world: AsanaWorld,
+) -> None:
+    deal = await world.win("Northwind: data audit")
+
+    report = await world.engine.sync()
+
+    assert report.delivered == 1
+    (project,) = world.projects()
+    assert world.asana.log.count(method="POST", route=PROJECTS, status=201) == 1
+    with world.store.session() as session:
+        stored = session.exec(select(Project)).one()
+        members = session.exec(select(ProjectMember)).all()
+        team = {session.get(Expert, m.expert_id).email for m in members}  # type: ignore[union-attr]
+        milestones = session.exec(
+            select(TemplateMilestone).where(
+                TemplateMilestone.template_id == stored.template_id
+            )
+        ).all()
+        tasks = session.exec(
+            select(TemplateTask).where(TemplateTask.template_id == stored.template_id)
+        ).all()
+    assert team and team <= world.emails(project)
+    assert milestones
+    assert stored.name == project.name
+    space = world.asana.space
+    sections = {space.sections[s].name for s in project.sections}
+    assert {m.name for m in milestones} <= sections
+    placed = {
+        space.tasks[t].name: space.sections[str(space.tasks[t].memberships[0][1])].name
+        for t in project.tasks
+    }
+    assert placed == {t.name: t.milestone for t in tasks if t.milestone}
+    linked = await world.call("crm.deal.get", {"id": deal})
+    assert linked["UF_CRM_SERVICESYNC_PROJECT"].endswith(f"/0/{project.gid}/list")
+
+
+async def test_won_deal_run_again_makes_nothing_twice(world: AsanaWorld) -> None:
+    deal = await world.win("Contoso: data audit")
+    await world.engine.sync()
+    with world.store.session() as session:
+        deal_id = session.exec(select(Project)).one().deal_id
+    assert deal_id is not None
+    posts = len(world.asana.log.filter(method="POST"))
+
+    fresh = world.new_engine()
+    await fresh.flows()[0].run(deal_id, deal)
+    await fresh.aclose()
+
+    assert len(world.projects()) == 1
+    assert len(world.asana.log.filter(method="POST")) == posts
+
+
+async def test_won_deal_project_whose_answer_was_dropped_found_on_retry(
+    world: AsanaWorld,
+) -> None:
+    deal = await world.win("Fabrikam: data audit")
+    world.asana.faults.answer_lost(method="POST", path=PROJECTS)
+    # The look-up that would recover at once fails too, so the flow stops.
+    listing = "/api/1.0/teams/{team_gid}/projects"
+    world.asana.faults.add("error", method="GET", path=listing, status=503, times=6)
+    failed = await world.engine.sync("crm")
+    made_by_lost_call = world.projects()
+    world.store.clock.advance(60)  # type: ignore[attr-defined]
+
+    delivered = await world.engine.dispatch()
+
+    assert failed.delivered == 0
+    assert len(made_by_lost_call) == 1
+    assert delivered == 1
+    assert world.projects() == made_by_lost_call
+    assert world.asana.log.count(method="POST", route=PROJECTS) == 1
+    (project,) = made_by_lost_call
+    assert project.tasks and len(world.emails(project)) > 1
+    linked = await world.call("crm.deal.get", {"id": deal})
+    assert linked["UF_CRM_SERVICESYNC_PROJECT"].endswith(f"/0/{project.gid}/list")
+
+
+async def test_lost_deal_marks_its_asana_project_and_reopening_unmarks_it(
+    world: AsanaWorld,
+) -> None:
+    deal = await world.win("Tailspin: data audit")
+    await world.engine.sync()
+    (project,) = world.projects()
+    notes_when_won = project.notes
+
+    await world.call("crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "LOSE"}})
+    await world.engine.sync()
+    marked = project.notes
+    await world.call("crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "NEW"}})
+    await world.engine.sync()
+
+    assert marked.startswith(MARK_PREFIX)
+    assert marked.splitlines()[1:] == notes_when_won.splitlines()
+    assert project.notes == notes_when_won
+    assert not project.archived

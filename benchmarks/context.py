@@ -119,7 +119,7 @@ def sqlite_upsert_rate(count: int, repeat: int) -> float:
 def run(reporter: Reporter, *, full: bool, repeat: int) -> list[Section]:
     """Time each part of the engine's work on its own."""
     del full  # the parts are timed per deal; more deals change nothing
-    tries = max(repeat, 3)
+    tries = max(repeat, 5)
     with reporter.step("seeding 2,500 deals in the fake", PAGE_ROWS) as advance:
         rows = deal_rows(PAGE_ROWS, advance)
     raw = batch_answer(rows)

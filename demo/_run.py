@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 from decimal import Decimal
 from importlib.resources import files
@@ -35,37 +36,16 @@ from sqlmodel import select
 OUT = Path("demo-output")
 console = Console()
 
-CONFIG = """\
-[store]
-url = "sqlite:///servicesync.db"
+#: The demo's config, with the fakes' addresses and the store left to fill in.
+CONFIG_TEMPLATE = Path(__file__).with_name("servicesync.toml")
 
-[connections.crm]
-plugin = "bitrix24"
-[connections.crm.settings]
-portal_url = "{crm_url}"
-webhook_url = "${{DEMO_BITRIX24_WEBHOOK_URL}}"
-[connections.crm.mapping.fields]
-UF_CRM_SERVICE = "service"
-[connections.crm.mapping.values.stage]
-NEW = "acquaintance"
-PREPARATION = "proposal"
-PREPAYMENT_INVOICE = "negotiation"
-EXECUTING = "contract_signed"
-FINAL_INVOICE = "contract_signed"
 
-[connections.delivery]
-plugin = "jira"
-[connections.delivery.settings]
-site_url = "{jira_url}"
-email = "admin@example.com"
-api_token = "${{DEMO_JIRA_API_TOKEN}}"
+def demo_config(crm_url: str, jira_url: str, store_url: str) -> str:
+    """Return the demo's config, pointing at the fakes served at the given URLs."""
+    return CONFIG_TEMPLATE.read_text(encoding="utf-8").format(
+        crm_url=crm_url, jira_url=jira_url, store_url=store_url
+    )
 
-[flows.won_deal]
-type = "won_deal"
-source = "crm"
-target = "delivery"
-on_stage = "contract_signed"
-"""
 
 DEALS = [
     ("Northwind: data audit", "data-audit", "48000", "NEW"),
@@ -97,8 +77,9 @@ async def main() -> int:
         # Secrets travel through the environment, never through the file.
         os.environ["DEMO_BITRIX24_WEBHOOK_URL"] = webhook_url
         os.environ["DEMO_JIRA_API_TOKEN"] = jira_token
+        os.environ["DEMO_BITRIX24_APP_TOKEN"] = secrets.token_urlsafe(16)
         (OUT / "servicesync.toml").write_text(
-            CONFIG.format(crm_url=crm_url, jira_url=jira_url)
+            demo_config(crm_url, jira_url, "sqlite:///servicesync.db")
         )
         config = load_config(OUT / "servicesync.toml")
         store = open_store(config.store_url(), clock=clock)

@@ -39,8 +39,17 @@ from servicesync_sdk.fakes._discovery import fake_factories
 
 #: Seconds a child may take to end after SIGTERM before it is killed.
 STOP_GRACE = 10.0
-#: Modules the commands import late, loaded before the first fork.
-WARM_MODULES = ("servicesync.catalog", "servicesync.engine", "uvicorn")
+#: Modules the commands import late (an HTTP client's transport, the fakes'
+#: server, the output's emoji table), loaded before the first fork.
+WARM_MODULES = (
+    "servicesync.catalog",
+    "servicesync.engine",
+    "uvicorn",
+    "httpcore",
+    "anyio._backends._asyncio",
+    "certifi",
+    "rich._emoji_codes",
+)
 
 
 def warm_up() -> None:

@@ -1,9 +1,11 @@
-"""``servicesync daemon`` as a process, against the Bitrix24 fake served on loopback."""
+"""``servicesync daemon`` as a process, on ``make demo``'s config and its fakes."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -12,133 +14,133 @@ import pytest
 import sqlalchemy as sa
 from daemon_process import DaemonProcess
 from servicesync import SystemClock
+from servicesync.catalog import import_catalog, load_catalog_file
+from servicesync.domain import Expert
+from servicesync.store import open_store
 from servicesync_bitrix24.fake import FakePortal
 from servicesync_bitrix24.fake import factory as bitrix24_fake
+from servicesync_jira.fake import factory as jira_fake
 from servicesync_sdk.fakes import serve_in_thread
+from sqlmodel import select
 
 pytestmark = [pytest.mark.xdist_group("daemon-process"), pytest.mark.timeout(300)]
 
-TOKEN = "event-token-of-the-portal"
+DEMO_CONFIG = Path(__file__).parents[1] / "demo" / "servicesync.toml"
+CATALOG = Path(str(files("servicesync").joinpath("samples/catalog.yaml")))
+APP_TOKEN = "event-token-of-the-portal"
 
-CONFIG = """
-[store]
-url = "sqlite:///store.db"
 
-[connections.crm]
-plugin = "bitrix24"
-[connections.crm.settings]
-portal_url = "{crm_url}"
-webhook_url = "${{TEST_B24_WEBHOOK_URL}}"
-application_token = "${{TEST_B24_APP_TOKEN}}"
-[connections.crm.mapping.values.stage]
-NEW = "acquaintance"
-[connections.crm.schedule]
-cron = "0 0 1 1 *"
+@dataclass
+class Demo:
+    """The demo's two fakes on loopback, its config, and a daemon running it."""
 
-[daemon]
-heartbeat_seconds = 1
-stall_seconds = 5
-shutdown_grace_seconds = 20
-"""
+    crm: FakePortal
+    jira: Any
+    folder: Path
+    daemon: DaemonProcess
+
+    def call(self, method: str, body: dict[str, Any]) -> Any:
+        url = f"{self.crm.credentials()['webhook_url']}{method}.json"
+        response = httpx.post(url, json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()["result"]
+
+    def runs(self) -> list[dict[str, Any]]:
+        return self.query(
+            "SELECT stream, trigger, status FROM runs ORDER BY started_at"
+        )
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        engine = sa.create_engine(f"sqlite:///{self.folder / 'servicesync.db'}")
+        try:
+            with engine.connect() as connection:
+                return [dict(row._mapping) for row in connection.execute(sa.text(sql))]
+        finally:
+            engine.dispose()
+
+    def wait_for_runs(self, prefix: str) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = [r for r in self.runs() if (r["trigger"] or "").startswith(prefix)]
+            if runs and all(r["status"] != "running" for r in runs):
+                return runs
+            time.sleep(0.1)
+        raise AssertionError(f"no finished run triggered by {prefix!r}: {self.runs()}")
 
 
 @pytest.fixture
-def portal() -> Iterator[tuple[FakePortal, str]]:
-    fake = bitrix24_fake(clock=SystemClock(), seed=3)
-    with serve_in_thread(fake) as url:
-        yield fake, url
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    clock = SystemClock()
+    crm, jira = bitrix24_fake(clock=clock, seed=1), jira_fake(clock=clock, seed=2)
+    with serve_in_thread(crm) as crm_url, serve_in_thread(jira) as jira_url:
+        text = DEMO_CONFIG.read_text(encoding="utf-8").format(
+            crm_url=crm_url, jira_url=jira_url, store_url="sqlite:///servicesync.db"
+        )
+        config = tmp_path / "servicesync.toml"
+        config.write_text(text)
+        store = open_store(f"sqlite:///{tmp_path / 'servicesync.db'}")
+        import_catalog(store, load_catalog_file(CATALOG))
+        with store.session() as session:
+            for expert in session.exec(select(Expert)):
+                jira.add_user(expert.email, expert.name)
+        store.close()
+        env = {
+            "DEMO_BITRIX24_WEBHOOK_URL": crm.credentials()["webhook_url"],
+            "DEMO_BITRIX24_APP_TOKEN": APP_TOKEN,
+            "DEMO_JIRA_API_TOKEN": jira.credentials()["token:admin@example.com"],
+        }
+        daemon = DaemonProcess(config, env)
+        crm.events.add_outgoing_webhook(
+            "ONCRMDEALUPDATE", f"http://127.0.0.1:{daemon.port}/webhooks/crm", APP_TOKEN
+        )
+        try:
+            yield Demo(crm, jira, tmp_path, daemon)
+        finally:
+            if daemon.process.poll() is None:
+                daemon.kill()
 
 
-@pytest.fixture
-def daemon(tmp_path: Path, portal: tuple[FakePortal, str]) -> Iterator[DaemonProcess]:
-    fake, url = portal
-    config = tmp_path / "servicesync.toml"
-    config.write_text(CONFIG.format(crm_url=url))
-    env = {
-        "TEST_B24_WEBHOOK_URL": fake.credentials()["webhook_url"],
-        "TEST_B24_APP_TOKEN": TOKEN,
-    }
-    process = DaemonProcess(config, env)
-    yield process
-    if process.process.poll() is None:
-        process.kill()
+def test_a_won_deal_reaches_jira_through_a_webhook_before_any_schedule(
+    demo: Demo,
+) -> None:
+    deal = demo.call(
+        "crm.deal.add",
+        {"fields": {"TITLE": "Northwind", "STAGE_ID": "NEW", "OPPORTUNITY": "48000",
+                    "CURRENCY_ID": "EUR", "UF_CRM_SERVICE": "data-audit"}},
+    )  # fmt: skip
+    demo.call("crm.deal.update", {"id": deal, "fields": {"TITLE": "Northwind"}})
+    demo.wait_for_runs("webhook:")
 
-
-def _call(fake: FakePortal, method: str, body: dict[str, Any]) -> Any:
-    url = f"{fake.credentials()['webhook_url']}{method}.json"
-    response = httpx.post(url, json=body, timeout=10)
-    response.raise_for_status()
-    return response.json()["result"]
-
-
-def _runs(tmp_path: Path) -> list[dict[str, Any]]:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text("SELECT stream, trigger, status FROM runs ORDER BY started_at")
-            )
-            return [dict(row._mapping) for row in rows]
-    finally:
-        engine.dispose()
-
-
-def _wait_for_runs(tmp_path: Path, trigger_prefix: str) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        runs = [
-            r
-            for r in _runs(tmp_path)
-            if (r["trigger"] or "").startswith(trigger_prefix)
-        ]
-        if runs and all(r["status"] != "running" for r in runs):
-            return runs
+    demo.call("crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "EXECUTING"}})
+    demo.daemon.wait_for(r"Sync of 'crm' done \(webhook:")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not demo.query("SELECT id FROM projects"):
         time.sleep(0.1)
-    raise AssertionError(
-        f"no finished run triggered by {trigger_prefix!r}: {_runs(tmp_path)}"
+
+    webhook_runs = [r for r in demo.runs() if r["trigger"].startswith("webhook:")]
+    assert webhook_runs and all(r["status"] == "ok" for r in webhook_runs)
+    assert not [r for r in demo.runs() if r["trigger"] == "schedule"]
+    assert len(demo.query("SELECT id FROM projects")) == 1
+    assert (
+        demo.jira.log.count(method="POST", route="/rest/api/3/project", status=201) == 1
     )
+    assert {d.status for d in demo.crm.webhooks.deliveries} == {200}
+    assert demo.daemon.terminate() == 0
 
 
-def test_webhook_from_the_fake_leads_to_a_run_before_any_schedule(
-    tmp_path: Path, portal: tuple[FakePortal, str], daemon: DaemonProcess
-) -> None:
-    fake, _ = portal
-    fake.events.add_outgoing_webhook(
-        "ONCRMDEALUPDATE", f"http://127.0.0.1:{daemon.port}/webhooks/crm", TOKEN
-    )
-    deal = _call(fake, "crm.deal.add", {"fields": {"TITLE": "Northwind"}})
-
-    _call(fake, "crm.deal.update", {"id": deal, "fields": {"TITLE": "Northwind 2"}})
-    runs = _wait_for_runs(tmp_path, "webhook:")
-
-    assert all(r["status"] == "ok" for r in runs)
-    assert not [r for r in _runs(tmp_path) if r["trigger"] == "schedule"]
-    assert [d.status for d in fake.webhooks.deliveries] == [200]
-    assert daemon.terminate() == 0
-
-
-def test_sigterm_mid_run_exits_cleanly_with_nothing_lost(
-    tmp_path: Path, portal: tuple[FakePortal, str], daemon: DaemonProcess
-) -> None:
-    fake, _ = portal
-    fake.events.add_outgoing_webhook(
-        "ONCRMDEALUPDATE", f"http://127.0.0.1:{daemon.port}/webhooks/crm", TOKEN
-    )
+def test_sigterm_mid_run_exits_cleanly_with_nothing_lost(demo: Demo) -> None:
     for n in range(300):
-        fake.data.add_deal({"TITLE": f"Deal {n}", "STAGE_ID": "NEW"})
-    _call(fake, "crm.deal.update", {"id": 1, "fields": {"TITLE": "Deal zero, renamed"}})
+        demo.crm.data.add_deal({"TITLE": f"Deal {n}", "STAGE_ID": "NEW"})
+    demo.call("crm.deal.update", {"id": 1, "fields": {"TITLE": "Deal zero, renamed"}})
 
-    daemon.wait_for(r"Sync of 'crm' starts")
-    code = daemon.terminate()
+    demo.daemon.wait_for(r"Sync of 'crm' starts")
+    code = demo.daemon.terminate()
 
     assert code == 0
-    log = "".join(daemon.lines)
+    log = "".join(demo.daemon.lines)
     assert "Stopping" in log and "stopped." in log
-    runs = _runs(tmp_path)
+    runs = demo.runs()
     assert runs and all(r["status"] == "ok" for r in runs)
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    with engine.connect() as connection:
-        titles = connection.execute(sa.text("SELECT title FROM deals")).scalars().all()
-    engine.dispose()
+    titles = [row["title"] for row in demo.query("SELECT title FROM deals")]
     assert len(titles) == 300
     assert "Deal zero, renamed" in titles

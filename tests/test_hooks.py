@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import servicesync
 import servicesync_bitrix24.plugin
+import servicesync_jira.plugin
 import typer
 from servicesync import hookimpl, hookspecs
 from servicesync.cli import _app
@@ -28,11 +29,11 @@ from servicesync.plugins import load_plugins
 from servicesync.store import OutboxEvent, Store
 from servicesync_bitrix24.fake import FakePortal
 from sqlmodel import select
+from test_won_deal_flow import World
 from typer.testing import CliRunner
 
 #: Hooks no flow of the core fires yet, and why.
 NOT_FIRED_YET = {
-    "on_project_created": "the won-deal flow records projects but emits no event",
     "on_time_entries_synced": "no connector reads time entries into the store yet",
     "on_invoice_due": "nothing computes billing milestones or periods yet",
     "on_invoice_issued": "no flow issues invoices or reads them back yet",
@@ -243,3 +244,127 @@ async def test_hook_on_deal_stage_changed__retry_repeats_the_event_id(
     ids = [call["event_id"] for call in portal.listener.calls]
     assert delivered == 1
     assert ids == [portal.event_ids()[0]] * 2
+
+
+class ProjectListener:
+    """Records every call of ``on_project_created``."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    @hookimpl
+    def on_project_created(
+        self, event_id: str, project: dict[str, Any], deal: dict[str, Any]
+    ) -> None:
+        self.calls.append({"event_id": event_id, "project": project, "deal": deal})
+
+
+async def test_hook_on_project_created(store: Store) -> None:
+    world = World(store)
+    listener = ProjectListener()
+    plugins = load_plugins(
+        modules=[
+            ("bitrix24", servicesync_bitrix24.plugin),
+            ("jira", servicesync_jira.plugin),
+            ("listener", listener),
+        ]
+    )
+    transports = {"crm": world.crm.transport(), "delivery": world.jira.transport()}
+    engine = Engine(world.config, store, plugins, transports=transports)
+    deal = await world.add_deal("Northwind: data audit")
+    await engine.sync()
+    await world.call(
+        "crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "EXECUTING"}}
+    )
+
+    await engine.sync()
+    await engine.sync()
+    await engine.aclose()
+
+    assert len(listener.calls) == 1
+    call = listener.calls[0]
+    assert list(call) == documented_arguments("on_project_created")
+    assert call["deal"]["title"] == "Northwind: data audit"
+    assert call["project"]["deal_id"] == call["deal"]["id"]
+    assert call["project"]["team"] and call["project"]["milestones"]
+    assert call["project"]["links"] == [
+        {
+            "connection": "delivery",
+            "external_id": call["project"]["links"][0]["external_id"],
+        }
+    ]
+
+
+class SlipListener:
+    """Records every call of ``on_delivery_date_slipped``."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    @hookimpl
+    def on_delivery_date_slipped(
+        self,
+        event_id: str,
+        deal: dict[str, Any],
+        project: dict[str, Any],
+        milestone: str | None,
+        previous_date: str,
+        new_date: str,
+        owner: str | None,
+    ) -> None:
+        self.calls.append(
+            {
+                "event_id": event_id,
+                "deal": deal,
+                "project": project,
+                "milestone": milestone,
+                "previous_date": previous_date,
+                "new_date": new_date,
+                "owner": owner,
+            }
+        )
+
+
+async def test_hook_on_delivery_date_slipped(store: Store) -> None:
+    world = World(store)
+    await world.engine.aclose()
+    flows = {
+        name: flow.model_copy(update={"two_way": True})
+        for name, flow in world.config.flows.items()
+    }
+    config = world.config.model_copy(update={"flows": flows})
+    listener = SlipListener()
+    plugins = load_plugins(
+        modules=[
+            ("bitrix24", servicesync_bitrix24.plugin),
+            ("jira", servicesync_jira.plugin),
+            ("listener", listener),
+        ]
+    )
+    transports = {"crm": world.crm.transport(), "delivery": world.jira.transport()}
+    engine = Engine(config, store, plugins, transports=transports)
+    deal = await world.add_deal("Northwind: data audit")
+    await engine.sync()
+    await world.call(
+        "crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "EXECUTING"}}
+    )
+    await engine.sync()
+    await engine.sync()  # the project read back: its dates are the bases
+    version = next(iter(world.jira.site.versions.values()))
+    before = version["releaseDate"]
+    version["releaseDate"] = "2027-06-30"  # moved by a person in Jira
+
+    await engine.sync()
+    await engine.sync()
+    await engine.aclose()
+
+    assert len(listener.calls) == 1
+    call = listener.calls[0]
+    assert list(call) == documented_arguments("on_delivery_date_slipped")
+    assert (call["milestone"], call["previous_date"], call["new_date"]) == (
+        version["name"],
+        before,
+        "2027-06-30",
+    )
+    assert call["owner"] == call["deal"]["owner"]
+    assert call["project"]["deal_id"] == call["deal"]["id"]

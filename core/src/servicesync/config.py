@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -32,12 +32,15 @@ from pydantic import (
 from servicesync.errors import ConfigError
 
 __all__ = [
+    "SYNCED_FIELDS",
     "Config",
     "ConnectionConfig",
     "DaemonConfig",
     "FlowConfig",
     "Mapping_",
+    "OwnershipConfig",
     "ScheduleConfig",
+    "Side",
     "StoreConfig",
     "load_config",
     "parse_config",
@@ -185,6 +188,88 @@ class ConnectionConfig(_Strict):
     schedule: ScheduleConfig = ScheduleConfig()
 
 
+#: A side of a deal and its project: the CRM, or the delivery tool.
+Side = Literal["crm", "delivery"]
+
+#: The fields two-way consistency keeps between a deal and its project, with
+#: the side that owns each unless the flow's ``ownership`` says otherwise: the
+#: CRM owns what was sold, the delivery tool owns how the work goes.
+SYNCED_FIELDS: dict[str, Side] = {
+    "title": "crm",
+    "amount": "crm",
+    "currency": "crm",
+    "client": "crm",
+    "scope": "crm",
+    "status": "delivery",
+    "progress": "delivery",
+    "percent": "delivery",
+    "milestone": "delivery",
+    "delivery_date": "delivery",
+}
+
+_OWNERSHIP_KEYS = frozenset({"default", "non_owner", "fields"})
+
+
+def _known_fields(names: Iterable[str], where: str) -> None:
+    """Refuse a name that is not one of :data:`SYNCED_FIELDS`, listing those."""
+    unknown = sorted(set(names) - set(SYNCED_FIELDS))
+    if unknown:
+        known = ", ".join(SYNCED_FIELDS)
+        msg = (
+            f"{where} names {unknown[0]!r}, which is no synced field; "
+            f"the fields are: {known}"
+        )
+        raise ValueError(msg)
+
+
+class OwnershipConfig(_Strict):
+    """Which side owns each field a two-way flow keeps, and what other edits do.
+
+    In TOML the fields are keys of the table itself::
+
+        [flows.won_deal.ownership]
+        default = "crm"        # owner of every field not listed
+        non_owner = "revert"   # or "carry"
+        delivery_date = "delivery"
+
+    Attributes:
+        default: the owner of the fields not listed; when not given, each
+            field keeps its owner from :data:`SYNCED_FIELDS`.
+        non_owner: what a change made only on the side that does not own a
+            field does: ``carry`` takes it to the owner's side as if made
+            there; ``revert`` sets it back to the owner's value, with a
+            comment on the deal saying why.
+        fields: owner by field name.
+    """
+
+    default: Side | None = None
+    non_owner: Literal["carry", "revert"] = "carry"
+    fields: dict[str, Side] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fields_at_top(cls, data: Any) -> Any:
+        """Take ``field = "crm"`` keys of the table itself as ``fields``."""
+        if not isinstance(data, dict):
+            return data
+        fields = dict(data.get("fields") or {})
+        fields.update({k: v for k, v in data.items() if k not in _OWNERSHIP_KEYS})
+        kept = {k: v for k, v in data.items() if k in _OWNERSHIP_KEYS}
+        return {**kept, "fields": fields}
+
+    @field_validator("fields")
+    @classmethod
+    def _fields_are_known(cls, value: dict[str, Side]) -> dict[str, Side]:
+        _known_fields(value, "the ownership table")
+        return value
+
+    def owner(self, field: str) -> Side:
+        """Return the side that owns ``field``."""
+        if field in self.fields:
+            return self.fields[field]
+        return self.default or SYNCED_FIELDS[field]
+
+
 class FlowConfig(_Strict):
     """A flow between connections, such as a project made for a won deal."""
 
@@ -206,6 +291,38 @@ class FlowConfig(_Strict):
     pinned: dict[str, list[str]] = Field(
         default={}, description="Role to expert emails that are always on the team."
     )
+    two_way: bool = Field(
+        default=False,
+        description="Keep the deal and its project consistent once it is made.",
+    )
+    ownership: OwnershipConfig = OwnershipConfig()
+    deal_fields: dict[str, str] = Field(
+        default={},
+        description="Synced field to the deal field that holds it in the CRM.",
+    )
+    deal_values: dict[str, dict[str, str]] = Field(
+        default={},
+        description="Per synced field, a value to the value the CRM field takes.",
+    )
+
+    @field_validator("deal_fields")
+    @classmethod
+    def _deal_fields_are_known(cls, value: dict[str, str]) -> dict[str, str]:
+        _known_fields(value, "deal_fields")
+        if "client" in value:
+            raise ValueError(
+                "deal_fields cannot name a field for 'client': the client is a "
+                "company record of the CRM, not a value of the deal"
+            )
+        return value
+
+    @field_validator("deal_values")
+    @classmethod
+    def _deal_values_are_known(
+        cls, value: dict[str, dict[str, str]]
+    ) -> dict[str, dict[str, str]]:
+        _known_fields(value, "deal_values")
+        return value
 
 
 class Config(_Strict):

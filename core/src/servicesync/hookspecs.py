@@ -109,6 +109,39 @@ def on_project_created(
 
 
 @hookspec
+def on_delivery_date_slipped(
+    event_id: str,
+    deal: dict[str, Any],
+    project: dict[str, Any],
+    milestone: str | None,
+    previous_date: str,
+    new_date: str,
+    owner: str | None,
+) -> None:
+    """React to a delivery date of a won deal's project moving later.
+
+    Called once per milestone whose due date, as read from the delivery
+    tool, is later than it was; a project without milestones counts its own
+    end date. Dates servicesync moved itself, carrying a change of the deal,
+    are not reported.
+
+    Args:
+        event_id: unique id of this event; deliveries repeat it on retry.
+        deal: the deal as the domain model dumps it (``mode="json"``).
+        project: the project as the domain model dumps it, with ``team``,
+            ``milestones`` and ``links``.
+        milestone: the milestone's name; ``None`` for the project's end.
+        previous_date: the due date before, ``YYYY-MM-DD``.
+        new_date: the due date now, ``YYYY-MM-DD``.
+        owner: the deal's owner in the CRM (its user id there), the person
+            to tell; ``None`` when the deal has none.
+
+    Returns:
+        Nothing. Raise to have the delivery retried.
+    """
+
+
+@hookspec
 def on_time_entries_synced(
     event_id: str, project_id: str, entries: list[dict[str, Any]]
 ) -> None:

@@ -43,9 +43,11 @@ def patched(spec: dict[str, Any]) -> dict[str, Any]:
     """Return the description with its known defects worked around."""
     spec = copy.deepcopy(spec)
     schemas = spec["components"]["schemas"]
-    # Webhook.expirationDate is declared an int64, but Jira (and the
-    # description's own example) sends a Jira date-time string.
-    schemas["Webhook"]["properties"]["expirationDate"] = {"type": ["integer", "string"]}
+    # Webhook.expirationDate and WebhooksExpirationDate.expirationDate are
+    # declared int64, but Jira (and the description's own examples) sends a
+    # Jira date-time string.
+    for name in ("Webhook", "WebhooksExpirationDate"):
+        schemas[name]["properties"]["expirationDate"] = {"type": ["integer", "string"]}
     return spec
 
 

@@ -21,7 +21,7 @@ import servicesync_jira
 import servicesync_jira.fake
 from jira_spec import Exchange, Recorder, check, load_spec, operation
 from servicesync import VirtualClock
-from servicesync.contract import StreamState
+from servicesync.contract import ConnectorContext, StreamState
 from servicesync.errors import AuthenticationError
 from servicesync_jira import (
     AddTeamParams,
@@ -30,12 +30,15 @@ from servicesync_jira import (
     CreateTasksParams,
     DeliveryPlan,
     IssuesStream,
+    JiraConfig,
     JiraConnector,
     MilestoneSpec,
     ProjectsStream,
     TaskSpec,
+    VersionsStream,
     provision,
 )
+from servicesync_jira._registrar import JiraWebhookRegistrar
 from servicesync_jira.fake import JiraFake
 
 pytestmark = pytest.mark.shared
@@ -43,8 +46,9 @@ pytestmark = pytest.mark.shared
 API = "/rest/api/3"
 
 #: Every status the fake answers with: its routes' success codes, its errors,
-#: its authentication refusal, its rate limit (429) and its faults (503).
-FAKE_STATUSES = {200, 201, 204, 400, 401, 404, 410, 413, 429, 503}
+#: its authentication refusal, its refusal of callers that are not apps (403),
+#: its rate limit (429) and its faults (503).
+FAKE_STATUSES = {200, 201, 202, 204, 400, 401, 403, 404, 410, 413, 429, 503}
 
 _CALL = re.compile(r"\.(get|post|put|patch|delete)\(\s*f\"\{API\}([^\"]*)\"")
 _STATUS_LITERAL = re.compile(
@@ -138,7 +142,39 @@ async def exercise(
         pass
     fake.refuse_next(503, retry_after=0, path=f"{API}/myself")
     await connector.check()
+    await _updates(connector, key)
     await _lifecycle(connector, key)
+    await _dynamic_webhooks(fake, connector, clock)
+
+
+async def _updates(connector: JiraConnector, key: str) -> None:
+    """Change the project's budget and a milestone's date; read versions and issues."""
+    actions = connector.actions()
+    budget = actions["update_project"].params_model.model_validate(
+        {"project_key": key, "title": "Globex app 2", "amount": "1200.5"}
+    )
+    await actions["update_project"].execute("deal:D-7:budget", budget)
+    assert await actions["update_project"].find("deal:D-7:budget", budget)
+    versions = [
+        r
+        async for page in VersionsStream(connector).read(StreamState())
+        for r in page.records
+    ]
+    moved = actions["update_milestone"].params_model.model_validate(
+        {
+            "project_key": key,
+            "milestone_id": versions[0].external_id,
+            "due": "2026-04-01",
+        }
+    )
+    await actions["update_milestone"].execute("deal:D-7:moved", moved)
+    assert await actions["update_milestone"].find("deal:D-7:moved", moved)
+    issues = [
+        r
+        async for page in IssuesStream(connector).read(StreamState())
+        for r in page.records
+    ]
+    assert await IssuesStream(connector).read_records([i.external_id for i in issues])
 
 
 async def _lifecycle(connector: JiraConnector, key: str) -> None:
@@ -153,6 +189,39 @@ async def _lifecycle(connector: JiraConnector, key: str) -> None:
         if name in actions:
             params = actions[name].params_model.model_validate(values)
             await actions[name].execute(f"deal:D-7:{name}", params)
+
+
+async def _dynamic_webhooks(
+    fake: JiraFake, connector: JiraConnector, clock: VirtualClock
+) -> None:
+    """Register, list, renew and remove webhooks as an app; be refused without one.
+
+    The app's connector sends through the same recorder as ``connector``.
+    """
+    with pytest.raises(AuthenticationError):
+        await JiraWebhookRegistrar(connector).webhooks()
+    bot = next(iter(fake.site.users))
+    settings = {
+        "access_token": fake.add_oauth_token(bot, client_secret="app-secret"),
+        "cloud_id": fake.cloud_id,
+        "client_secret": "app-secret",
+        "webhook_jql": "project = WRK",
+    }
+    context = ConnectorContext(
+        connection="jira-app",
+        clock=clock,
+        credentials=connector.context.credentials,
+        state=connector.context.state,
+        transport=connector.client.http._transport,  # type: ignore[arg-type]
+    )
+    app = JiraConnector(JiraConfig.model_validate(settings), context)
+    registrar = JiraWebhookRegistrar(app)
+    try:
+        made = await registrar.register("https://sync.example.test/hooks", None)
+        await registrar.refresh(made)
+        await registrar.remove(made[0])
+    finally:
+        await app.aclose()
 
 
 async def answers_beyond_the_connector(

@@ -21,6 +21,7 @@ from servicesync_trello import (
     TaskSpec,
     TrelloConnector,
 )
+from servicesync_trello._registrar import TrelloWebhookRegistrar
 from servicesync_trello.fake import TrelloFake
 from trello_spec import Exchange, Recorder, check, exchanges_of, load_spec, operation
 
@@ -33,7 +34,8 @@ ID = re.compile(r"(?<=/)[0-9a-f]{24}(?=/|$)")
 async def exercise(
     fake: TrelloFake, clock: VirtualClock, make: ConnectorFactory, recorder: Recorder
 ) -> None:
-    """Lay out a deal, lose answers, read everything back, register a webhook."""
+    """Lay out a deal, lose answers, read everything back, register a webhook,
+    list the token's webhooks and remove one."""
     template = fake.state.create_board(bot_id(fake), {"name": "Template"})
     plain = make(transport=recorder)
     copying = make(transport=recorder, template_board_id=template["id"])
@@ -54,6 +56,8 @@ async def exercise(
         async for _ in item.read(StreamState()):
             pass
     await plain.register_webhook(next(iter(fake.state.boards)))
+    registrar = TrelloWebhookRegistrar(plain)
+    await registrar.remove((await registrar.webhooks())[0])
     await plain.check()
 
 

@@ -60,6 +60,11 @@ MISSING_ANSWERS = {
     ("put", "/boards/{id}/members"): {"$ref": REF + "BoardMembersAnswer"},
     ("put", "/boards/{id}/members/{idMember}"): {"$ref": REF + "BoardMembersAnswer"},
     ("get", "/batch"): {"type": "array", "items": {"type": "object"}},
+    ("delete", "/webhooks/{id}"): {
+        "type": "object",
+        "required": ["_value"],
+        "properties": {"_value": {"type": "null"}},
+    },
 }
 
 

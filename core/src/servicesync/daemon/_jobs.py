@@ -13,20 +13,26 @@ import logging
 import os
 import socket
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Protocol
 
 import httpx
 
 from servicesync.config import Config
 from servicesync.daemon._metrics import DaemonMetrics
-from servicesync.engine import Engine
+from servicesync.engine import Engine, renew_webhooks
 from servicesync.errors import ServiceSyncError
 from servicesync.plugins import Plugins
 from servicesync.store import Store
 
-__all__ = ["Scheduler", "SyncJobs", "worker_name"]
+__all__ = ["RENEWAL_CRON", "RENEW_AHEAD", "Scheduler", "SyncJobs", "worker_name"]
 
 logger = logging.getLogger(__name__)
+
+#: When the daemon looks for webhooks to renew: hourly.
+RENEWAL_CRON = "7 * * * *"
+#: How long before it expires a webhook is renewed.
+RENEW_AHEAD = timedelta(days=7)
 
 
 def worker_name() -> str:
@@ -110,6 +116,22 @@ class SyncJobs:
         self.metrics.run_finished(connection, "ok")
         logger.info("Sync of %r done (%s).", connection, trigger)
         return "ok"
+
+    async def renew_webhooks(self) -> int:
+        """Renew the webhooks due within :data:`RENEW_AHEAD`; return how many."""
+        renewed = 0
+        for name, settings in self.config.connections.items():
+            if not settings.enabled or self.store.control(name).paused:
+                continue
+            try:
+                renewal = await renew_webhooks(self.engine, name, within=RENEW_AHEAD)
+            except ServiceSyncError as exc:
+                logger.error("Webhooks of %r could not be renewed: %s", name, exc)
+                continue
+            renewed += len(renewal.renewed)
+        if renewed:
+            logger.info("%d webhooks renewed.", renewed)
+        return renewed
 
     def _count_calls(self, connection: str) -> None:
         try:

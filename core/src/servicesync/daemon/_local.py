@@ -18,9 +18,12 @@ from datetime import datetime
 from croniter import croniter
 
 from servicesync._clock import Clock
-from servicesync.daemon._jobs import SyncJobs
+from servicesync.daemon._jobs import RENEWAL_CRON, SyncJobs
 
 __all__ = ["LocalScheduler"]
+
+#: The queue entry that asks for a webhook renewal rather than a sync.
+RENEWAL = "webhook-renewal"
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +59,9 @@ class LocalScheduler:
             )
             for name, cron in self.jobs.scheduled().items()
         ]
+        tickers.append(
+            asyncio.create_task(self._renew(stopping), name="webhook-renewal")
+        )
         worker = asyncio.create_task(self._work(stopping), name="sync-worker")
         try:
             await stopping.wait()
@@ -74,6 +80,13 @@ class LocalScheduler:
             self._queued_schedules.add(connection)
             await self._queue.put((connection, "schedule"))
 
+    async def _renew(self, stopping: asyncio.Event) -> None:
+        schedule = croniter(RENEWAL_CRON, self._now())
+        while not stopping.is_set():
+            fire_at: datetime = schedule.get_next(datetime)
+            await self.clock.sleep(max(0.0, (fire_at - self._now()).total_seconds()))
+            await self._queue.put(("", RENEWAL))
+
     async def _work(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             connection, trigger = await self._queue.get()
@@ -81,7 +94,10 @@ class LocalScheduler:
                 self._queued_schedules.discard(connection)
             self._running = True
             try:
-                await self.jobs.run(connection, trigger)
+                if trigger == RENEWAL:
+                    await self.jobs.renew_webhooks()
+                else:
+                    await self.jobs.run(connection, trigger)
             finally:
                 self._running = False
 

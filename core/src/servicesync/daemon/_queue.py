@@ -30,7 +30,7 @@ from procrastinate.worker import Worker
 from psycopg.conninfo import make_conninfo
 
 from servicesync.config import DaemonConfig
-from servicesync.daemon._jobs import SyncJobs
+from servicesync.daemon._jobs import RENEWAL_CRON, SyncJobs
 from servicesync.errors import StoreError
 from servicesync.store import RunCounts
 
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 SYNC_TASK = "servicesync.sync"
 SCHEDULED_SYNC_TASK = "servicesync.scheduled_sync"
 SWEEP_TASK = "servicesync.sweep"
+RENEWAL_TASK = "servicesync.renew_webhooks"
 
 
 def conninfo_of(store_url: str) -> str:
@@ -102,6 +103,14 @@ class QueueScheduler:
         @self.app.task(name=SWEEP_TASK)
         async def sweep(timestamp: int) -> int:
             return await self.sweep()
+
+        @self.app.task(name=RENEWAL_TASK)
+        async def renew(timestamp: int) -> int:
+            return await jobs.renew_webhooks()
+
+        self.app.periodic(
+            cron=RENEWAL_CRON, periodic_id="webhooks", queueing_lock="renewal"
+        )(renew)
 
         self.app.periodic(
             cron=_sweep_cron(self.settings.stall_seconds),

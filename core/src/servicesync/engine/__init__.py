@@ -13,6 +13,13 @@ The deal fields a CRM connector's ``map_record`` returns are those of
 from __future__ import annotations
 
 from servicesync.engine._actions import perform
+from servicesync.engine._delivery_view import (
+    DeliveryItem,
+    DeliveryView,
+    MilestoneView,
+    ProjectView,
+    project_view,
+)
 from servicesync.engine._engine import Engine, SyncReport
 from servicesync.engine._failpoints import FAILPOINTS, failpoint
 from servicesync.engine._link import (
@@ -24,6 +31,7 @@ from servicesync.engine._link import (
 from servicesync.engine._mapping import DealFields
 from servicesync.engine._outbox import Dispatcher, replay
 from servicesync.engine._quarantine import RetryReport, retry_quarantined
+from servicesync.engine._renewal import Renewal, renew_webhooks
 from servicesync.engine._runner import StreamCounts, StreamRunner
 from servicesync.engine._team import Candidate, RoleNeed, TeamChoice, choose_team
 from servicesync.engine._webhooks import take_delivery
@@ -33,11 +41,16 @@ __all__ = [
     "FAILPOINTS",
     "Candidate",
     "DealFields",
+    "DeliveryItem",
+    "DeliveryView",
     "Dispatcher",
     "Engine",
     "LinkOutcome",
     "LinkRefused",
+    "MilestoneView",
     "ProjectReader",
+    "ProjectView",
+    "Renewal",
     "RetryReport",
     "RoleNeed",
     "StreamCounts",
@@ -49,6 +62,8 @@ __all__ = [
     "failpoint",
     "link_project",
     "perform",
+    "project_view",
+    "renew_webhooks",
     "replay",
     "retry_quarantined",
     "take_delivery",

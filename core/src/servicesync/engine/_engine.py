@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlmodel import col, select
 
 from servicesync.config import Config
 from servicesync.contract import (
@@ -18,23 +19,32 @@ from servicesync.contract import (
     WebhookRequest,
     WebhookResponse,
 )
-from servicesync.domain import Deal
+from servicesync.domain import Deal, Milestone, Project, ProjectMember
 from servicesync.engine._outbox import Dispatcher, Handler
 from servicesync.engine._preview import PreviewState
-from servicesync.engine._runner import StreamCounts, StreamRunner
+from servicesync.engine._runner import DEAL_STAGE_CHANGED, StreamCounts
+from servicesync.engine._two_way import DELIVERY_DATE_SLIPPED, TwoWay
+from servicesync.engine._watch import WatchingRunner
 from servicesync.engine._webhooks import take_delivery
-from servicesync.engine._won_deal import WonDealFlow
+from servicesync.engine._won_deal import PROJECT_CREATED, WonDealFlow
 from servicesync.errors import ConfigError
 from servicesync.logs import register_secrets
 from servicesync.plugins import Plugins
-from servicesync.store import Store
+from servicesync.store import ExternalLink, Store
 
 __all__ = ["Engine", "SyncReport"]
 
 logger = logging.getLogger(__name__)
 
 #: Event type to the hook that plugins implement to receive it.
-EVENT_HOOKS = {"deal_stage_changed": "on_deal_stage_changed"}
+EVENT_HOOKS = {
+    DEAL_STAGE_CHANGED: "on_deal_stage_changed",
+    PROJECT_CREATED: "on_project_created",
+    DELIVERY_DATE_SLIPPED: "on_delivery_date_slipped",
+}
+
+#: Event types the flows consume.
+FLOW_EVENTS = frozenset({DEAL_STAGE_CHANGED})
 
 
 @dataclass
@@ -73,6 +83,7 @@ class Engine:
         self.transports = dict(transports or {})
         self._connectors: dict[str, Connector[Any]] = {}
         self._previews: dict[str, Connector[Any]] = {}
+        self.two_way = TwoWay(self)
 
     def connector(self, name: str, *, dry_run: bool = False) -> Connector[Any]:
         """Return the connector of the connection ``name``, built once.
@@ -129,6 +140,7 @@ class Engine:
                 flow,
                 self.connector(flow.source),
                 self.connector(flow.target),
+                consumers=self.consumers,
             )
             for name, flow in self.config.flows.items()
             if flow.enabled
@@ -138,7 +150,9 @@ class Engine:
 
     def consumers(self, event_type: str) -> list[str]:
         """Return who must receive events of ``event_type``."""
-        names = [f"flow:{name}" for name, f in self.config.flows.items() if f.enabled]
+        names = []
+        if event_type in FLOW_EVENTS:
+            names = [f"flow:{n}" for n, f in self.config.flows.items() if f.enabled]
         hook = EVENT_HOOKS.get(event_type)
         if hook:
             caller = getattr(self.plugins.manager.hook, hook)
@@ -146,16 +160,21 @@ class Engine:
         return names
 
     def handlers(self) -> dict[str, Handler]:
-        """Return every consumer's handler by name."""
+        """Return every consumer's handler by name.
+
+        A plugin is one consumer whatever the number of event hooks it
+        implements; its handler passes each event to the matching hook.
+        """
         found: dict[str, Handler] = {
             flow.consumer: flow.handle for flow in self.flows()
         }
+        hooks: dict[str, dict[str, Callable[..., Any]]] = {}
         for event_type, hook in EVENT_HOOKS.items():
             caller = getattr(self.plugins.manager.hook, hook)
             for impl in caller.get_hookimpls():
-                found[f"plugin:{impl.plugin_name}"] = _hook_handler(
-                    self.store, event_type, impl.function
-                )
+                hooks.setdefault(impl.plugin_name, {})[event_type] = impl.function
+        for plugin, functions in hooks.items():
+            found[f"plugin:{plugin}"] = _hook_handler(self.store, functions)
         return found
 
     async def sync(
@@ -183,7 +202,8 @@ class Engine:
         )
         report = SyncReport()
         for name in names:
-            runner = StreamRunner(
+            runner = WatchingRunner(
+                self.two_way.watcher,
                 self.store,
                 name,
                 self.connector(name, dry_run=dry_run),
@@ -199,6 +219,7 @@ class Engine:
                 )
                 report.streams[f"{name}.{stream.name}"] = counts
         if not dry_run:
+            await self.two_way.keep_consistent(names)
             report.delivered = await self.dispatch()
         return report
 
@@ -217,7 +238,8 @@ class Engine:
             WebhookRejected: the delivery failed its check (answer with the
                 error's ``status``); nothing changed.
         """
-        runner = StreamRunner(
+        runner = WatchingRunner(
+            self.two_way.watcher,
             self.store,
             connection,
             self.connector(connection),
@@ -253,22 +275,74 @@ def _per_connection(
     return named
 
 
-def _hook_handler(
-    store: Store, event_type: str, function: Callable[..., Any]
-) -> Handler:
-    async def handle(_type: str, event_id: str, payload: dict[str, Any]) -> None:
-        if _type != event_type:
+def _hook_handler(store: Store, functions: dict[str, Callable[..., Any]]) -> Handler:
+    async def handle(event_type: str, event_id: str, payload: dict[str, Any]) -> None:
+        function = functions.get(event_type)
+        if function is None:
             return
-        kwargs = {
-            "event_id": event_id,
-            "deal": _deal_as_dumped(store, payload),
-            "previous_stage": payload.get("previous_stage"),
-            "stage": payload.get("stage"),
-        }
+        kwargs = _hook_arguments(store, event_type, payload)
         # Event hooks may block on I/O; they run off the event loop.
-        await asyncio.to_thread(function, **kwargs)
+        await asyncio.to_thread(function, event_id=event_id, **kwargs)
 
     return handle
+
+
+def _hook_arguments(
+    store: Store, event_type: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the documented arguments of the hook an event goes to."""
+    if event_type == PROJECT_CREATED:
+        return {
+            "project": _project_as_dumped(store, payload["project_id"]),
+            "deal": _deal_as_dumped(store, payload),
+        }
+    if event_type == DELIVERY_DATE_SLIPPED:
+        return {
+            "deal": _deal_as_dumped(store, payload),
+            "project": _project_as_dumped(store, payload["project_id"]),
+            "milestone": payload.get("milestone"),
+            "previous_date": payload["previous_date"],
+            "new_date": payload["new_date"],
+            "owner": payload.get("owner"),
+        }
+    return {
+        "deal": _deal_as_dumped(store, payload),
+        "previous_stage": payload.get("previous_stage"),
+        "stage": payload.get("stage"),
+    }
+
+
+def _project_as_dumped(store: Store, project_id: str) -> dict[str, Any]:
+    """Return a project as the hook documents it: with team, milestones, links."""
+    with store.session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return {"id": project_id}
+        dumped = project.model_dump(mode="json")
+        dumped["team"] = [
+            m.model_dump(mode="json")
+            for m in session.exec(
+                select(ProjectMember).where(ProjectMember.project_id == project_id)
+            )
+        ]
+        dumped["milestones"] = [
+            m.model_dump(mode="json")
+            for m in session.exec(
+                select(Milestone)
+                .where(Milestone.project_id == project_id)
+                .order_by(col(Milestone.position))
+            )
+        ]
+        dumped["links"] = [
+            {"connection": link.connection, "external_id": link.external_id}
+            for link in session.exec(
+                select(ExternalLink).where(
+                    ExternalLink.record_type == "project",
+                    ExternalLink.internal_id == project_id,
+                )
+            )
+        ]
+    return dumped
 
 
 def _deal_as_dumped(store: Store, payload: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ page, whose records then hash the same and are skipped before parsing.
 from __future__ import annotations
 
 import asyncio
-
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field

@@ -22,6 +22,7 @@ needs them); a CRM connector by offering ``set_deal_fields`` and
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -60,9 +61,12 @@ from servicesync.engine._team import (
 from servicesync.errors import ConfigError
 from servicesync.store import Store
 
-__all__ = ["WonDealFlow"]
+__all__ = ["PROJECT_CREATED", "WonDealFlow"]
 
 logger = logging.getLogger(__name__)
+
+#: The event told to plugins once a won deal's project exists.
+PROJECT_CREATED = "project_created"
 
 
 @dataclass
@@ -87,12 +91,15 @@ class WonDealFlow:
         flow: FlowConfig,
         crm: Connector[Any],
         delivery: Connector[Any],
+        *,
+        consumers: Callable[[str], Sequence[str]] = lambda _type: (),
     ) -> None:
         self.store = store
         self.name = name
         self.flow = flow
         self.crm = crm
         self.delivery = delivery
+        self.consumers = consumers
         self.lost = LostDealPolicy(self)
 
     @property
@@ -357,6 +364,16 @@ class WonDealFlow:
                         amount=plan.deal.amount * milestone.share_percent / 100,
                         currency=plan.deal.currency,
                     )
+                )
+            # Told in the transaction that saves the project, so that it is
+            # told exactly once, even if the process dies right after.
+            consumers = self.consumers(PROJECT_CREATED)
+            if consumers:
+                self.store.outbox_append(
+                    session.connection(),
+                    PROJECT_CREATED,
+                    {"project_id": project_id, "deal_id": plan.deal.id},
+                    consumers,
                 )
 
 

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 # Importing the modules is what registers their tables on the metadata.
 import servicesync.domain
+import servicesync.store._bases
 import servicesync.store._tables  # noqa: F401
 
 __all__ = ["ALEMBIC_TABLE", "FOREIGN_TABLE_PREFIXES", "include_name", "metadata"]

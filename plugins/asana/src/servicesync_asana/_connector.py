@@ -13,6 +13,7 @@ from servicesync.contract import (
     Stream,
     WebhookHandler,
 )
+from servicesync.engine import DeliveryItem
 
 from servicesync_asana._actions_lifecycle import (
     ArchiveProject,
@@ -28,6 +29,7 @@ from servicesync_asana._actions_sections import (
 from servicesync_asana._actions_tasks import CreateTasks
 from servicesync_asana._client import AsanaApi
 from servicesync_asana._config import AsanaConfig
+from servicesync_asana._delivery import delivery_item
 from servicesync_asana._directory import Directory
 from servicesync_asana._stream_tasks import TasksStream, read_tasks
 from servicesync_asana._streams import ProgressStream, ProjectsStream
@@ -71,6 +73,16 @@ class AsanaConnector(Connector[AsanaConfig]):
             ArchiveProject(self),
         ]
         return {a.name: a for a in found}
+
+    def delivery_item(
+        self, stream: str, payload: Mapping[str, Any]
+    ) -> DeliveryItem | None:
+        """Read a project or a section's roll-up as a part of a deal's project.
+
+        This makes the connector a :class:`~servicesync.engine.DeliveryView`,
+        which two-way consistency reads progress through.
+        """
+        return delivery_item(stream, payload)
 
     def webhook_handler(self) -> WebhookHandler | None:
         return AsanaWebhookHandler(self)

@@ -34,6 +34,14 @@ class Bitrix24Config(ConnectorConfig):
     application_token: str | None = Field(
         default=None, description="Token event deliveries must carry."
     )
+    events: Literal["webhook", "offline"] = Field(
+        default="webhook",
+        description=(
+            "How changes are learned besides polling: 'webhook', posted to the "
+            "daemon; 'offline', fetched from the portal's offline event queue "
+            "at each sync (an administrator's OAuth application only)."
+        ),
+    )
     skew_seconds: float = Field(default=300.0, description="Overlap of read windows.")
     deletion_scan_seconds: float = Field(
         default=86400.0, description="How often deals are scanned for deletions."

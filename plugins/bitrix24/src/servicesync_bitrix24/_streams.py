@@ -6,7 +6,8 @@ window's end is the portal's own time at the start of the read, taken from
 the first answer's ``time``; the resume point inside a window is the last
 id read. Deals also learn of deletions: a full read remembers every id, and
 every ``deletion_scan_seconds`` an id-only scan emits the missing ones as
-deleted records.
+deleted records. With offline events, deals, companies and contacts first
+read again the records the portal's queue names (see :mod:`._offline`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 from servicesync.contract import Page, PluginState, Record, Stream, StreamState
 
 from servicesync_bitrix24._client import Bitrix24Client, ListSpec
+from servicesync_bitrix24._offline import OfflineEvents
 
 __all__ = ["STREAMS", "FastListStream", "build_streams"]
 
@@ -57,13 +59,22 @@ class FastListStream(Stream):
     date_field: ClassVar[str | None] = "DATE_MODIFY"
     select: ClassVar[list[str]] = ["*", "UF_*"]
     primary_key = "ID"
+    #: The offline event queue whose events this stream reads first, if any.
+    offline: OfflineEvents | None = None
 
     def __init__(self, client: Bitrix24Client, skew: float) -> None:
         self.client = client
         self.skew = skew
 
     async def read(self, state: StreamState) -> AsyncIterator[Page]:
-        """Read the open window from its resume point, or open a new one."""
+        """Read the open window from its resume point, or open a new one.
+
+        Records that queued offline events name come first, in a page of
+        their own that leaves the state as it was.
+        """
+        if self.offline is not None:
+            async for page in self.offline.pages(self, state):
+                yield page
         if not self.incremental:
             state = StreamState()
         elif not state.in_window:
@@ -294,13 +305,25 @@ STREAMS = ("deals", "companies", "contacts", "pipelines", "stages",
 
 
 def build_streams(
-    client: Bitrix24Client, skew: float, state: PluginState, every: float
+    client: Bitrix24Client,
+    skew: float,
+    state: PluginState,
+    every: float,
+    offline: OfflineEvents | None = None,
 ) -> list[Stream]:
-    """Return every stream of one connection."""
-    return [
+    """Return every stream of one connection.
+
+    ``offline`` is the queue deals, companies and contacts read first.
+    """
+    queued: list[FastListStream] = [
         DealStream(client, skew, state, every),
         CompanyStream(client, skew),
         ContactStream(client, skew),
+    ]
+    for stream in queued:
+        stream.offline = offline
+    return [
+        *queued,
         PipelineStream(client),
         StageStream(client),
         StageHistoryStream(client, skew),

@@ -22,7 +22,7 @@ from servicesync.errors import WebhookRejected
 
 from servicesync_bitrix24._php import parse_query
 
-__all__ = ["Bitrix24WebhookHandler"]
+__all__ = ["Bitrix24WebhookHandler", "event_stream"]
 
 _STREAM_BY_PREFIX = (
     ("ONCRMDEAL", "deals"),
@@ -30,6 +30,12 @@ _STREAM_BY_PREFIX = (
     ("ONCRMCONTACT", "contacts"),
     ("ONTASK", "tasks"),
 )
+
+
+def event_stream(event: str) -> str | None:
+    """Name the stream whose records ``event`` is about, such as ``deals``."""
+    event = event.upper()
+    return next((s for p, s in _STREAM_BY_PREFIX if event.startswith(p)), None)
 
 
 class Bitrix24WebhookHandler(WebhookHandler):
@@ -62,6 +68,6 @@ class Bitrix24WebhookHandler(WebhookHandler):
         handler = str(form.get("event_handler_id", ""))
         raw_key = f"{handler}:{event}:{object_id}:{form.get('ts', '')}"
         key = hashlib.sha256(raw_key.encode()).hexdigest()
-        stream = next((s for p, s in _STREAM_BY_PREFIX if event.startswith(p)), None)
+        stream = event_stream(event)
         refs = [RecordRef(stream, object_id)] if stream and object_id else []
         return WebhookResponse(status=200, delivery_key=key, references=refs)

@@ -11,11 +11,14 @@ from servicesync.contract import (
     ConnectorContext,
     Stream,
     WebhookHandler,
+    WebhookRegistrar,
 )
 
 from servicesync_bitrix24._actions import build_actions, invoice_paid
 from servicesync_bitrix24._client import Bitrix24Client
 from servicesync_bitrix24._config import Bitrix24Config
+from servicesync_bitrix24._offline import OfflineEvents
+from servicesync_bitrix24._registrar import Bitrix24WebhookRegistrar
 from servicesync_bitrix24._streams import build_streams
 from servicesync_bitrix24._webhook import Bitrix24WebhookHandler
 from servicesync_bitrix24.mapping import deal_fields
@@ -36,13 +39,18 @@ class Bitrix24Connector(Connector[Bitrix24Config]):
     def __init__(self, config: Bitrix24Config, context: ConnectorContext) -> None:
         super().__init__(config, context)
         self.client = Bitrix24Client(config, context)
+        self.offline = (
+            OfflineEvents(self.client, context.state, context.connection)
+            if config.events == "offline"
+            else None
+        )
 
     def streams(self) -> Sequence[Stream]:
         """Deals, companies, contacts, pipelines, stages, stage history, users,
         deal fields and tasks."""
         return build_streams(
             self.client, self.config.skew_seconds, self.context.state,
-            self.config.deletion_scan_seconds,
+            self.config.deletion_scan_seconds, self.offline,
         )  # fmt: skip
 
     def actions(self) -> Mapping[str, Action[Any]]:
@@ -64,6 +72,10 @@ class Bitrix24Connector(Connector[Bitrix24Config]):
     def webhook_handler(self) -> WebhookHandler | None:
         """The handler of outgoing webhooks and ``event.bind`` deliveries."""
         return Bitrix24WebhookHandler(self.config.application_token)
+
+    def webhook_registrar(self) -> WebhookRegistrar | None:
+        """Binds events for an OAuth application; steps for an outgoing webhook."""
+        return Bitrix24WebhookRegistrar(self)
 
     async def invoice_paid(self, invoice_id: str) -> bool:
         """Tell whether a new invoice is paid."""

@@ -18,6 +18,12 @@ from servicesync_jira._actions_project import (
     CreateProjectParams,
 )
 from servicesync_jira._actions_tasks import CreateTasks, CreateTasksParams, TaskSpec
+from servicesync_jira._actions_update import (
+    UpdateMilestone,
+    UpdateMilestoneParams,
+    UpdateProject,
+    UpdateProjectParams,
+)
 from servicesync_jira._config import JiraConfig
 from servicesync_jira._connector import JiraConnector
 from servicesync_jira._keys import (
@@ -37,6 +43,7 @@ from servicesync_jira._streams import (
     IssuesStream,
     Progress,
     ProjectsStream,
+    VersionsStream,
     milestone_progress,
 )
 from servicesync_jira._timefmt import format_jira_time, parse_jira_time, to_epoch_ms
@@ -68,6 +75,11 @@ __all__ = [
     "ProvisionResult",
     "TaskSpec",
     "UnmarkProject",
+    "UpdateMilestone",
+    "UpdateMilestoneParams",
+    "UpdateProject",
+    "UpdateProjectParams",
+    "VersionsStream",
     "dedup_token",
     "format_jira_time",
     "issue_label",

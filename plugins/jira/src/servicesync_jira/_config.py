@@ -36,6 +36,11 @@ class JiraConfig(ConnectorConfig):
     webhook_secret: str | None = Field(
         default=None, description="The admin webhook's secret (X-Hub-Signature)."
     )
+    webhook_jql: str | None = Field(
+        default=None,
+        description="The JQL filter of the dynamic webhooks an OAuth app "
+        "registers; epic mode defaults to the shared project.",
+    )
     mode: Literal["project", "epic"] = Field(
         default="project",
         description="A project per deal, or an epic per deal in one project.",

@@ -12,7 +12,9 @@ from servicesync.contract import (
     ConnectorContext,
     Stream,
     WebhookHandler,
+    WebhookRegistrar,
 )
+from servicesync.engine import DeliveryItem
 
 from servicesync_jira._actions_lifecycle import (
     ArchiveProject,
@@ -21,12 +23,15 @@ from servicesync_jira._actions_lifecycle import (
 )
 from servicesync_jira._actions_project import AddTeam, CreateMilestone, CreateProject
 from servicesync_jira._actions_tasks import CreateTasks
+from servicesync_jira._actions_update import UpdateMilestone, UpdateProject
 from servicesync_jira._client import API, build_client
 from servicesync_jira._config import JiraConfig
+from servicesync_jira._delivery import delivery_item
 from servicesync_jira._directory import Directory
 from servicesync_jira._errors import raise_for_status
 from servicesync_jira._projects import project_result, read_project
-from servicesync_jira._streams import IssuesStream, ProjectsStream
+from servicesync_jira._registrar import JiraWebhookRegistrar
+from servicesync_jira._streams import IssuesStream, ProjectsStream, VersionsStream
 from servicesync_jira._webhooks import JiraWebhookHandler
 
 __all__ = ["JiraConnector"]
@@ -50,7 +55,7 @@ class JiraConnector(Connector[JiraConfig]):
         self.tasks = CreateTasks(self)
 
     def streams(self) -> Sequence[Stream]:
-        return [ProjectsStream(self), IssuesStream(self)]
+        return [ProjectsStream(self), VersionsStream(self), IssuesStream(self)]
 
     def actions(self) -> Mapping[str, Action[Any]]:
         found: list[Action[Any]] = [
@@ -61,8 +66,20 @@ class JiraConnector(Connector[JiraConfig]):
             MarkProject(self),
             UnmarkProject(self),
             ArchiveProject(self),
+            UpdateProject(self),
+            UpdateMilestone(self),
         ]
         return {a.name: a for a in found}
+
+    def delivery_item(
+        self, stream: str, payload: Mapping[str, Any]
+    ) -> DeliveryItem | None:
+        """Read a project, version or issue as a part of a deal's project.
+
+        This makes the connector a :class:`~servicesync.engine.DeliveryView`,
+        which two-way consistency reads progress and budgets through.
+        """
+        return delivery_item(self.config, stream, payload)
 
     async def get_project(self, project_id: str) -> ActionResult | None:
         """Return the project with this key or id as the actions name it, if any.
@@ -75,6 +92,10 @@ class JiraConnector(Connector[JiraConfig]):
 
     def webhook_handler(self) -> WebhookHandler | None:
         return JiraWebhookHandler(self)
+
+    def webhook_registrar(self) -> WebhookRegistrar | None:
+        """Dynamic webhooks for an OAuth app; admin-webhook steps otherwise."""
+        return JiraWebhookRegistrar(self)
 
     async def check(self) -> None:
         response = await self.client.get(f"{API}/myself")

@@ -15,16 +15,20 @@ from servicesync.contract import (
     ConnectorContext,
     Stream,
     WebhookHandler,
+    WebhookRegistrar,
 )
+from servicesync.engine import DeliveryItem
 from servicesync.errors import ConfigError
 
 from servicesync_trello._actions_board import AddTeam, CreateMilestone, CreateProject
 from servicesync_trello._actions_cards import CreateTasks
 from servicesync_trello._client import build_client
 from servicesync_trello._config import TrelloConfig
+from servicesync_trello._delivery import delivery_item
 from servicesync_trello._errors import malformed, raise_for_status
 from servicesync_trello._lists import BoardLists
 from servicesync_trello._members import BoardMembers
+from servicesync_trello._registrar import TrelloWebhookRegistrar
 from servicesync_trello._streams import (
     BATCH_SIZE,
     BoardsStream,
@@ -66,8 +70,23 @@ class TrelloConnector(Connector[TrelloConfig]):
         ]
         return {a.name: a for a in found}
 
+    def delivery_item(
+        self, stream: str, payload: Mapping[str, Any]
+    ) -> DeliveryItem | None:
+        """Read a board, list or card as a part of a deal's project.
+
+        This makes the connector a :class:`~servicesync.engine.DeliveryView`,
+        which two-way consistency reads progress through.
+        """
+        state, done_lists = self.context.state, self.config.done_lists
+        return delivery_item(state, done_lists, stream, payload)
+
     def webhook_handler(self) -> WebhookHandler | None:
         return TrelloWebhookHandler(self)
+
+    def webhook_registrar(self) -> WebhookRegistrar | None:
+        """A webhook per watched board, Trello's ``HEAD`` check answered."""
+        return TrelloWebhookRegistrar(self)
 
     async def check(self) -> None:
         await self.get_json("/members/me", {"fields": "id"})
@@ -128,17 +147,22 @@ class TrelloConnector(Connector[TrelloConfig]):
     # -- webhooks ------------------------------------------------------------
 
     async def register_webhook(
-        self, id_model: str, description: str = "servicesync"
+        self,
+        id_model: str,
+        description: str = "servicesync",
+        *,
+        url: str | None = None,
     ) -> dict[str, Any]:
-        """Register the configured callback for changes of a board, list or card.
+        """Register a callback for changes of a board, list or card.
 
-        Trello checks the callback with a ``HEAD`` first. The callback URL is
-        kept as sent, because deliveries are signed over it.
+        The callback is ``url``, else the configured ``callback_url``.
+        Trello checks it with a ``HEAD`` first. The callback URL is kept as
+        sent, because deliveries are signed over it.
 
         Raises:
-            ConfigError: no ``callback_url`` is configured.
+            ConfigError: no URL is given and no ``callback_url`` configured.
         """
-        url = self.config.callback_url
+        url = url or self.config.callback_url
         if not url:
             raise ConfigError(
                 "Registering a Trello webhook needs callback_url in the settings.",

@@ -19,6 +19,7 @@ MODULES = (
     "runs",
     "quarantine",
     "dead_letters",
+    "conflicts",
     "daemon",
     "connections",
     "webhooks",

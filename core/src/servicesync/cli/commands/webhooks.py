@@ -35,7 +35,7 @@ from servicesync.cli.commands._common import (
 from servicesync.cli.commands.config import load_or_exit
 from servicesync.config import Config
 from servicesync.contract import RegisteredWebhook, WebhookRegistrar
-from servicesync.engine import Engine
+from servicesync.engine import Engine, Renewal, renew_webhooks
 from servicesync.errors import ServiceSyncError
 from servicesync.logs import register_secrets
 from servicesync.store import Store, StoredWebhook
@@ -100,6 +100,11 @@ def register_command(
 
         made = _drive(config, store, connection, work, "register webhooks")
         store.save_webhooks(connection, [_with_secret(h, secret) for h in made])
+        # What the service no longer holds at this URL is gone for good.
+        held = {hook.external_id for hook in made}
+        store.forget_webhooks(
+            connection, [h.external_id for h in stored if h.external_id not in held]
+        )
     _print_registered(connection, target, made)
 
 
@@ -310,37 +315,36 @@ def refresh_command(ctx: typer.Context, connection: ConnectionArgument) -> None:
     config = load_or_exit(ctx)
     check_connection(config, connection)
     with configured_store(config) as store:
-        expiring = [h for h in store.webhooks(connection) if h.expires_at]
-        if not expiring:
+        if not [h for h in store.webhooks(connection) if h.expires_at]:
             console.print(text(f"No webhook of {connection!r} expires; none renewed."))
             return
+        engine = engine_for(config, store)
 
-        async def work(registrar: WebhookRegistrar) -> Sequence[RegisteredWebhook]:
-            return await registrar.refresh([h.registered() for h in expiring])
+        async def run() -> Renewal:
+            try:
+                return await renew_webhooks(engine, connection)
+            finally:
+                await engine.aclose()
 
-        renewed = _drive(config, store, connection, work, "renew webhooks")
-        for hook in renewed:
-            store.renew_webhook(connection, hook.external_id, hook.expires_at)
-    _report_renewed(connection, expiring, renewed)
+        try:
+            renewal = asyncio.run(run())
+        except ServiceSyncError as exc:
+            fail(f"Could not renew webhooks for {connection!r}: {exc}")
+    _report_renewed(connection, renewal)
 
 
-def _report_renewed(
-    connection: str,
-    expiring: Sequence[StoredWebhook],
-    renewed: Sequence[RegisteredWebhook],
-) -> None:
-    for hook in renewed:
+def _report_renewed(connection: str, renewal: Renewal) -> None:
+    for hook in renewal.renewed:
         console.print(
             text(f"{hook.external_id}: expires {moment(hook.expires_at)} UTC")
         )
-    done = {hook.external_id for hook in renewed}
-    lost = [hook.external_id for hook in expiring if hook.external_id not in done]
-    if lost:
+    if renewal.lost:
         err_console.print(
             text(
-                f"error: the service no longer holds {', '.join(lost)}; they "
-                f"were not renewed. Run 'servicesync webhooks remove {connection}' "
-                f"and 'servicesync webhooks register {connection}' again."
+                f"error: the service no longer holds {', '.join(renewal.lost)}; "
+                f"they were not renewed. Run 'servicesync webhooks remove "
+                f"{connection}' and 'servicesync webhooks register {connection}' "
+                "again."
             )
         )
         raise typer.Exit(1)

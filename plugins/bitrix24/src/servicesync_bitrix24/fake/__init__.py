@@ -24,7 +24,10 @@ silent:
 * a cost model in which offset paging pays a COUNT plus the skipped rows, and
   fast listing pays only for its rows; costs show in ``time.duration`` and,
   with ``delay_answers``, as time waited on the clock;
-* ``crm.item.*`` serves new invoices (``entityTypeId=31``) only.
+* ``crm.item.*`` serves new invoices (``entityTypeId=31``) only;
+* the offline event queue with ``event.offline.get`` (``clear=0``
+  reservations under a ``process_id``), ``list``, ``clear`` and ``error``;
+  its own choices are listed in :mod:`._offline`.
 """
 
 from __future__ import annotations

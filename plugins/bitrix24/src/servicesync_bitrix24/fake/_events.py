@@ -9,13 +9,14 @@ queued as the form-encoded POST the portal sends:
 &auth[application_token]=..``. Queued deliveries wait in ``sender.pending``
 until flushed (at once when served on a port). Register an in-process
 receiver for a handler URL with :meth:`EventHub.receive_in_process` before
-binding it. An offline binding keeps only the latest event per object, read
-with ``event.offline.get``.
+binding it. An offline binding queues its events in the binder's
+:class:`~servicesync_bitrix24.fake._offline.OfflineQueue` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,7 +24,7 @@ from typing import Any
 
 from servicesync_sdk.fakes import ApplicationToken, Subscription, WebhookSender
 
-from servicesync_bitrix24.fake._filters import moment_text
+from servicesync_bitrix24.fake._offline import OfflineQueue
 
 __all__ = ["Binding", "EventHub"]
 
@@ -52,11 +53,18 @@ class EventHub:
     tz: timezone
     sender: WebhookSender
     bindings: list[Binding] = field(default_factory=list)
-    offline: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     receivers: dict[str, Any] = field(default_factory=dict)
+    queue: OfflineQueue = field(init=False)
     _next_id: int = 1
-    _next_message: int = 1
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        # Seeded by the portal's member id, so a seeded portal's process ids
+        # repeat from run to run.
+        rng = random.Random(self.member_id)
+        self.queue = OfflineQueue(
+            self.now, self.tz, lambda: f"{rng.getrandbits(128):032x}"
+        )
 
     def receive_in_process(self, url: str, handler: Any) -> None:
         """Deliver POSTs for ``url`` to an httpx handler function in process."""
@@ -115,7 +123,7 @@ class EventHub:
             if binding.event != event.upper():
                 continue
             if binding.offline:
-                self._queue_offline(binding, data)
+                self.queue.push(binding.owner, binding.event, data)
             elif binding.subscription is not None:
                 payload = self._payload(binding, data)
                 self.sender.pending.append((binding.subscription, event, payload))
@@ -139,24 +147,3 @@ class EventHub:
                 "member_id": self.member_id,
             },
         }
-
-    def _queue_offline(self, binding: Binding, data: Mapping[str, Any]) -> None:
-        object_id = str(data.get("FIELDS", {}).get("ID", ""))
-        self.offline[(binding.event, object_id)] = {
-            "ID": str(self._next_message),
-            "TIMESTAMP_X": moment_text(self.now(), self.tz),
-            "EVENT_NAME": binding.event,
-            "EVENT_DATA": dict(data),
-            "EVENT_ADDITIONAL": {"user_id": "1"},
-            "MESSAGE_ID": str(self._next_message),
-        }
-        self._next_message += 1
-
-    def take_offline(self, limit: int, clear: bool) -> list[dict[str, Any]]:
-        """Return up to ``limit`` queued events, oldest first; ``clear`` drops them."""
-        keys = sorted(self.offline, key=lambda k: int(self.offline[k]["ID"]))[:limit]
-        events = [self.offline[key] for key in keys]
-        if clear:
-            for key in keys:
-                del self.offline[key]
-        return events

@@ -1,4 +1,4 @@
-"""Handlers of crm.item.*, timeline comments, users, tasks and events."""
+"""Handlers of crm.item.*, timeline comments, users, tasks and event bindings."""
 
 from __future__ import annotations
 
@@ -232,16 +232,6 @@ def event_get(call: MethodCall) -> CallResult:
     return CallResult(rows, cost=call.costs.simple_call())
 
 
-def offline_get(call: MethodCall) -> CallResult:
-    """``event.offline.get``: queued events; ``clear`` defaults to 1."""
-    limit = int(call.arg("limit", 50) or 50)
-    clear = str(call.arg("clear", "1")) not in ("0", "N", "n", "false")
-    events = call.events.take_offline(limit, clear)
-    return CallResult(
-        {"process_id": None, "events": events}, cost=call.costs.simple_call()
-    )
-
-
 OTHER_METHODS: dict[str, Handler] = {
     "crm.item.add": item_add,
     "crm.item.get": item_get,
@@ -255,5 +245,4 @@ OTHER_METHODS: dict[str, Handler] = {
     "event.bind": event_bind,
     "event.unbind": event_unbind,
     "event.get": event_get,
-    "event.offline.get": offline_get,
 }

@@ -30,12 +30,13 @@ from servicesync_bitrix24.fake._events import EventHub
 from servicesync_bitrix24.fake._filters import moment_text, zone
 from servicesync_bitrix24.fake._limits import CostModel, OperatingMeter, PortalPlan
 from servicesync_bitrix24.fake._oauth import OAuthServer
+from servicesync_bitrix24.fake._offline import OFFLINE_METHODS
 from servicesync_bitrix24.fake._other import OTHER_METHODS
 from servicesync_bitrix24.fake._store import PortalData, RestError
 
 __all__ = ["FakePortal"]
 
-METHODS: dict[str, Handler] = {**CRM_METHODS, **OTHER_METHODS}
+METHODS: dict[str, Handler] = {**CRM_METHODS, **OTHER_METHODS, **OFFLINE_METHODS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,14 @@ def build_routes(fake: JiraFake) -> list[Route]:
     async def project_versions(request: Request) -> Any:
         return site.project_versions(request.path_params["key"])
 
+    @_json()
+    async def version_get(request: Request) -> Any:
+        return dict(site.version(request.path_params["id"]))
+
+    @_json()
+    async def version_update(request: Request) -> Any:
+        return site.update_version(request.path_params["id"], await _body(request))
+
     @_json(201)
     async def issue_create(request: Request) -> Any:
         created = issues.create(await _body(request))
@@ -284,6 +292,8 @@ def build_routes(fake: JiraFake) -> list[Route]:
         Route(f"{API}/project/{{key}}/role/{{role_id}}", role_add, methods=["POST"]),
         Route(f"{API}/project/{{key}}/versions", project_versions),
         Route(f"{API}/version", version_create, methods=["POST"]),
+        Route(f"{API}/version/{{id}}", version_get),
+        Route(f"{API}/version/{{id}}", version_update, methods=["PUT"]),
         Route(f"{API}/issue", issue_create, methods=["POST"]),
         Route(f"{API}/issue/bulk", issue_bulk, methods=["POST"]),
         Route(f"{API}/issue/bulkfetch", issue_bulkfetch, methods=["POST"]),

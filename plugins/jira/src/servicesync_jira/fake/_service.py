@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import math
 import re
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
+from servicesync_jira.fake._dynamic import DynamicWebhooks, dynamic_routes
 from servicesync_jira.fake._errors import error_body
 from servicesync_jira.fake._issues import IssueStore
 from servicesync_jira.fake._kit import (
@@ -85,6 +87,14 @@ class JiraFake(FakeService):
         self.cloud_id = cloud_id
         self.api_tokens: dict[str, tuple[str, str]] = {}
         self.oauth_tokens: dict[str, str] = {}
+        #: The client secret of the app each OAuth token was issued to.
+        self.token_apps: dict[str, str] = {}
+        #: The client secret of the app of tokens issued without naming one;
+        #: derived, not drawn, so the seeded stream of generated data is kept.
+        self.app_secret = hashlib.sha256(
+            f"app:{self.random_seed}:{cloud_id}".encode()
+        ).hexdigest()[:32]
+        self.dynamic = DynamicWebhooks(self)
         self._refusals: list[_Refusal] = []
         self._delivery_ids = itertools.count(1)
         if burst_limit is not None:
@@ -95,7 +105,7 @@ class JiraFake(FakeService):
     # -- the kit's hooks -------------------------------------------------
 
     def routes(self) -> Sequence[BaseRoute]:
-        return build_routes(self)
+        return [*build_routes(self), *dynamic_routes(self)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # OAuth apps reach the site through api.atlassian.com/ex/jira/{cloud};
@@ -112,6 +122,7 @@ class JiraFake(FakeService):
                 401, "Client must be authenticated to access this resource."
             )
         request.state.account_id = account_id
+        request.state.app = self._app_of(request.headers.get("authorization", ""))
         return self._planned_refusal(request.url.path)
 
     def credentials(self) -> dict[str, str]:
@@ -122,7 +133,8 @@ class JiraFake(FakeService):
         return {"base_url": self.base_url, **found}
 
     def secrets(self) -> Iterable[str]:
-        return [*self.api_tokens, *self.oauth_tokens]
+        apps = {*self.token_apps.values(), self.app_secret}
+        return [*self.api_tokens, *self.oauth_tokens, *apps]
 
     def error_response(self, status: int, message: str) -> Response:
         return JSONResponse(error_body([message]), status_code=status)
@@ -138,10 +150,22 @@ class JiraFake(FakeService):
         self.api_tokens[token] = (email, user.account_id)
         return email, token
 
-    def add_oauth_token(self, account_id: str, token: str | None = None) -> str:
-        """Issue an OAuth bearer token acting as ``account_id``."""
+    def add_oauth_token(
+        self,
+        account_id: str,
+        token: str | None = None,
+        *,
+        client_secret: str | None = None,
+    ) -> str:
+        """Issue an OAuth bearer token acting as ``account_id``.
+
+        ``client_secret`` names the app the token is issued to, whose
+        dynamic webhooks are signed with it; without one the token belongs
+        to the app of :attr:`app_secret`.
+        """
         token = token or f"eyJfake.{self.random.getrandbits(128):032x}"
         self.oauth_tokens[token] = account_id
+        self.token_apps[token] = client_secret or self.app_secret
         return token
 
     def add_user(
@@ -149,6 +173,12 @@ class JiraFake(FakeService):
     ) -> FakeUser:
         """Create a user who has no token (a team member)."""
         return self.site.add_user(email, display_name, email_visible=email_visible)
+
+    def _app_of(self, header: str) -> str | None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return self.token_apps.get(value.strip())
 
     def _account_of(self, header: str) -> str | None:
         scheme, _, value = header.partition(" ")
@@ -277,7 +307,8 @@ class JiraFake(FakeService):
             "issue_event_type_name": event.split(":")[-1],
             "issue": self.issues.render(issue, ["*all"]),
         }
-        return self.webhooks.emit(event, payload)
+        queued = self.webhooks.emit(event, payload)
+        return queued + self.dynamic.announce(event, issue, payload)
 
     def transition(self, id_or_key: str, status: str) -> None:
         """Move an issue to a status as a person would in the UI."""

@@ -41,6 +41,23 @@ _ACCEPTED = frozenset(
 )
 
 
+# The fields of ``Version`` an update applies, and those it takes without
+# modelling them (``expand`` asks for more of the answer; moving unfixed
+# issues happens on release, which the fake does not model).
+_VERSION_UPDATABLE = frozenset(
+    {"name", "description", "startDate", "releaseDate", "archived", "released"}
+)
+_VERSION_IGNORED = frozenset({"expand", "moveUnfixedIssuesTo", "project", "id", "self"})
+
+
+def _set_or_clear(version: dict[str, Any], name: str, value: Any) -> None:
+    """Set a date of a version, or remove it when ``value`` is empty."""
+    if value:
+        version[name] = str(value)
+    else:
+        version.pop(name, None)
+
+
 @dataclass
 class FakeUser:
     """A user of the fake site.
@@ -331,3 +348,50 @@ class SiteState:
         """Return a project's versions in creation order."""
         project_id = int(self.project(id_or_key)["id"])
         return [dict(v) for v in self.versions.values() if v["projectId"] == project_id]
+
+    def version(self, version_id: str) -> dict[str, Any]:
+        """Return the stored version.
+
+        Raises:
+            FakeJiraError: 404 when there is none.
+        """
+        version = self.versions.get(version_id)
+        if version is None:
+            msg = f"Could not find version for id '{version_id}'."
+            raise FakeJiraError(404, [msg])
+        return version
+
+    def update_version(self, version_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Change a version from a ``Version`` body, as ``PUT /version/{id}`` does.
+
+        Fields the schema marks read-only or not applicable to an update
+        (``projectId``) are refused; the others the fake models are applied,
+        and a name must stay unique within the project.
+        """
+        version = self.version(version_id)
+        unknown = sorted(set(body) - _VERSION_UPDATABLE - _VERSION_IGNORED)
+        if unknown:
+            raise FakeJiraError(400, [f"Unrecognized field {unknown[0]!r}."])
+        name = body.get("name")
+        if name is not None:
+            name = str(name).strip()
+            if not name:
+                msg = "You must specify a valid version name"
+                raise FakeJiraError(400, errors={"name": msg})
+            if any(
+                v["projectId"] == version["projectId"] and v["name"] == name
+                for v in self.versions.values()
+                if v is not version
+            ):
+                msg = "A version with this name already exists in this project."
+                raise FakeJiraError(400, errors={"name": msg})
+            version["name"] = name
+        for date_field in ("startDate", "releaseDate"):
+            if date_field in body:
+                _set_or_clear(version, date_field, body[date_field])
+        for flag in ("archived", "released"):
+            if flag in body:
+                version[flag] = bool(body[flag])
+        if "description" in body:
+            version["description"] = str(body["description"] or "")
+        return dict(version)

@@ -215,6 +215,12 @@ def build_routes(fake: TrelloFake) -> list[BaseRoute]:
     async def get_webhook(request: Request) -> Response:
         return JSONResponse(fake.webhook(request.path_params["id"]))
 
+    async def token_webhooks(request: Request) -> Response:
+        # A token lists only its own webhooks, and only by itself.
+        if request.path_params["token"] != request.state.token:
+            raise FakeTrelloError(401, "invalid token")
+        return JSONResponse(fake.webhooks_of(str(request.state.token)))
+
     async def delete_webhook(request: Request) -> Response:
         fake.remove_webhook(request.path_params["id"])
         return JSONResponse({"_value": None})
@@ -245,6 +251,7 @@ def build_routes(fake: TrelloFake) -> list[BaseRoute]:
         ("/1/webhooks/", create_webhook, "POST"),
         ("/1/webhooks/{id}", get_webhook, "GET"),
         ("/1/webhooks/{id}", delete_webhook, "DELETE"),
+        ("/1/tokens/{token}/webhooks", token_webhooks, "GET"),
     ]
     return [Route(path, _guarded(h), methods=[m]) for path, h, m in table]
 

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicesync_trello.fake._errors import FakeTrelloError, rate_limited, text_error
-from servicesync_trello.fake._ids import IdFactory
+from servicesync_trello.fake._ids import IdFactory, is_id
 from servicesync_trello.fake._routes import build_routes
 from servicesync_trello.fake._state import TrelloState
 
@@ -76,6 +76,8 @@ class TrelloFake(FakeService):
         self.applications: dict[str, str] = {}
         self.tokens: dict[str, tuple[str, str]] = {}
         self.hooks: dict[str, dict[str, Any]] = {}
+        #: The token each webhook was created with, which lists it.
+        self.hook_tokens: dict[str, str] = {}
         self.receivers: dict[str, dict[str, Any]] = {}
         self.token_rule: RateLimitRule | None = None
         self._settings: dict[str, str] = {}
@@ -249,6 +251,12 @@ class TrelloFake(FakeService):
             raise FakeTrelloError(400, "invalid value for callbackURL")
         if not self._model_exists(model):
             raise FakeTrelloError(400, "invalid value for idModel")
+        if any(
+            hook["callbackURL"] == url and hook["idModel"] == model
+            for hook in self.webhooks_of(token)
+        ):
+            msg = "A webhook with that callback, model, and token already exists"
+            raise FakeTrelloError(400, msg)
         status = await self._head(url)
         if status != 200:
             msg = f"URL ({url}) did not return 200 status code, got {status}"
@@ -263,6 +271,7 @@ class TrelloFake(FakeService):
             "firstConsecutiveFailDate": None,
         }
         self.hooks[hook["id"]] = hook
+        self.hook_tokens[hook["id"]] = token
         self.webhooks.subscribe(
             url,
             TrelloSignature(self.applications[key]),
@@ -272,15 +281,26 @@ class TrelloFake(FakeService):
         return hook
 
     def webhook(self, hook_id: str) -> dict[str, Any]:
-        """Return a registered webhook, or raise 404."""
+        """Return a registered webhook, or raise 400 (a malformed id) or 404."""
+        if not is_id(hook_id):
+            raise FakeTrelloError(400, "invalid id")
         if hook_id not in self.hooks:
             raise FakeTrelloError(404, "The requested resource was not found.")
         return self.hooks[hook_id]
+
+    def webhooks_of(self, token: str) -> list[dict[str, Any]]:
+        """Return the webhooks created with ``token``, oldest first."""
+        return [
+            hook
+            for hook_id, hook in self.hooks.items()
+            if self.hook_tokens.get(hook_id) == token
+        ]
 
     def remove_webhook(self, hook_id: str) -> None:
         """Delete a webhook and stop its deliveries."""
         self.webhook(hook_id)
         del self.hooks[hook_id]
+        self.hook_tokens.pop(hook_id, None)
         for sub in list(self.webhooks.subscriptions):
             if f"webhook:{hook_id}" in sub.events:
                 self.webhooks.unsubscribe(sub)

@@ -1,0 +1,654 @@
+"""Two-way consistency between a won deal and its project, after every sync.
+
+For each flow with ``two_way = true``, once the sync's streams are read and
+before the events are handed out, every deal that has a project in the
+flow's delivery connection is compared with it, field by field, against the
+base values kept in the store (see :mod:`servicesync.engine._bases` for the
+rules, :mod:`servicesync.engine._sides` for the fields). What that decides
+is written through the action journal:
+
+* to the CRM, with ``set_deal_fields``: the project's state, progress,
+  next milestone and delivery date, into the deal fields ``deal_fields``
+  names (and a commercial field, when a change is carried back);
+* to the delivery tool, with ``update_project``: the title and the budget
+  (amount, currency, scope in hours, client); with ``update_milestone``:
+  the milestones' due dates, all moved by as much as the deal's delivery
+  date moved;
+* to the deal's timeline, with ``add_deal_comment``: why a change was set
+  back, how a conflict was settled, and each milestone reached.
+
+A milestone due later than before, as read from the delivery tool, becomes a
+``delivery_date_slipped`` event for the plugins implementing
+``on_delivery_date_slipped``, so that the deal's owner hears of it.
+
+A deal that is lost is left to the flow's ``on_lost`` policy. A project not
+read from its delivery tool yet is left until it is. A pair whose writes
+fail keeps its old bases, so the next sync decides again; the journal makes
+sure that what did get written is not written twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from servicesync.config import SYNCED_FIELDS, FlowConfig
+from servicesync.contract import Connector
+from servicesync.domain import (
+    Client,
+    Deal,
+    Milestone,
+    Project,
+    StageSemantics,
+)
+from servicesync.engine._bases import Decision, FieldState, decide
+from servicesync.engine._deals import current_semantics
+from servicesync.engine._delivery_view import (
+    MilestoneView,
+    ProjectView,
+    item_from_data,
+    project_view,
+)
+from servicesync.engine._sides import (
+    COMMERCIAL_FIELDS,
+    crm_text,
+    crm_values,
+    delivery_values,
+)
+from servicesync.engine._watch import Watcher, two_way_flows
+from servicesync.engine._won_deal import WonDealFlow
+from servicesync.errors import ServiceSyncError
+from servicesync.store import Store
+from servicesync.store._bases import (
+    BaseValues,
+    TwoWayConflict,
+    bases_of,
+    record_conflict,
+    records_of,
+    save_bases,
+)
+from servicesync.store._dialect import table_of
+from servicesync.store._tables import ExternalLink
+
+if TYPE_CHECKING:
+    from servicesync.engine._engine import Engine
+
+__all__ = ["DELIVERY_DATE_SLIPPED", "Pair", "TwoWay", "linked_pairs"]
+
+logger = logging.getLogger(__name__)
+
+#: The event a milestone due later than before becomes.
+DELIVERY_DATE_SLIPPED = "delivery_date_slipped"
+
+LINKS = table_of(ExternalLink)
+PROJECTS = table_of(Project)
+MILESTONES = table_of(Milestone)
+
+
+class TwoWay:
+    """Keeps the deals and projects of an engine's two-way flows consistent.
+
+    Attributes:
+        watcher: what keeps the records the sync reads; the engine's stream
+            runners show it every page.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.watcher = Watcher(engine.store, engine.config, engine.connector)
+
+    async def keep_consistent(self, connections: Collection[str]) -> int:
+        """Bring in line the pairs of the flows that read or write ``connections``.
+
+        A flow one of whose connections is read-only waits: its fields are
+        compared again once both are writable. Returns the writes made.
+        """
+        writes = 0
+        for name, flow in two_way_flows(self.engine.config).items():
+            if flow.source not in connections and flow.target not in connections:
+                continue
+            if not (
+                self.engine.writable(flow.source) and self.engine.writable(flow.target)
+            ):
+                logger.info(
+                    "Flow %s: a connection is read-only; two-way consistency waits.",
+                    name,
+                )
+                continue
+            writes += await _FlowPairs(self.engine, name, flow).run()
+        return writes
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A deal and its project, by their ids in the store and in each service."""
+
+    deal_id: str
+    deal_key: str
+    project_id: str
+    project_key: str
+
+
+def linked_pairs(store: Store, flow: FlowConfig) -> list[Pair]:
+    """Return every deal of ``flow.source`` with a project in ``flow.target``."""
+    deal_links = LINKS.alias("deal_links")
+    query = (
+        sa.select(
+            PROJECTS.c.deal_id,
+            deal_links.c.external_id,
+            PROJECTS.c.id,
+            LINKS.c.external_id,
+        )
+        .join(
+            LINKS,
+            sa.and_(
+                LINKS.c.internal_id == PROJECTS.c.id,
+                LINKS.c.connection == flow.target,
+                LINKS.c.record_type == "project",
+            ),
+        )
+        .join(
+            deal_links,
+            sa.and_(
+                deal_links.c.internal_id == PROJECTS.c.deal_id,
+                deal_links.c.connection == flow.source,
+                deal_links.c.record_type == "deal",
+            ),
+        )
+        .order_by(PROJECTS.c.deal_id)
+    )
+    with store.transaction() as tx:
+        return [Pair(*row) for row in tx.execute(query)]
+
+
+@dataclass
+class _Outcome:
+    """What one pair's turn decided and managed to do."""
+
+    states: dict[str, FieldState]
+    decisions: list[Decision]
+    failed: set[str] = field(default_factory=set)
+    milestone_bases: dict[str, BaseValues] = field(default_factory=dict)
+    slips: list[dict[str, Any]] = field(default_factory=list)
+    writes: int = 0
+
+
+class _FlowPairs:
+    """One flow's turn: every pair read, decided, written and recorded."""
+
+    def __init__(self, engine: Engine, name: str, flow: FlowConfig) -> None:
+        self.store = engine.store
+        self.name = name
+        self.flow = flow
+        self.crm = engine.connector(flow.source)
+        self.delivery = engine.connector(flow.target)
+        self.actor = WonDealFlow(self.store, name, flow, self.crm, self.delivery)
+        self.consumers = [
+            c
+            for c in engine.consumers(DELIVERY_DATE_SLIPPED)
+            if c.startswith("plugin:")
+        ]
+
+    async def run(self) -> int:
+        pairs = linked_pairs(self.store, self.flow)
+        if not pairs:
+            return 0
+        deal_ids = [p.deal_id for p in pairs]
+        with self.store.transaction() as tx:
+            bases = bases_of(tx, self.name, deal_ids)
+            deal_fields = records_of(tx, self.flow.source, deal_ids)
+            items = records_of(tx, self.flow.target, [p.project_key for p in pairs])
+        writes = 0
+        for pair in pairs:
+            view = project_view(
+                pair.project_key,
+                (item_from_data(r.data) for r in items[pair.project_key]),
+            )
+            if view is None:
+                continue  # the project was not read from its tool yet
+            fields: dict[str, Any] = {}
+            for record in deal_fields[pair.deal_id]:
+                fields.update(record.data)
+            try:
+                writes += await self._pair(pair, view, fields, bases[pair.deal_id])
+            except ServiceSyncError as exc:
+                logger.warning(
+                    "Flow %s: deal %s and project %s could not be brought in "
+                    "line: %s",
+                    self.name, pair.deal_id, pair.project_key, exc,
+                )  # fmt: skip
+        return writes
+
+    async def _pair(
+        self,
+        pair: Pair,
+        view: ProjectView,
+        fields: dict[str, Any],
+        bases: dict[str, BaseValues],
+    ) -> int:
+        deal, client = self._deal(pair.deal_id)
+        if deal is None or self._lost(pair.deal_id):
+            return 0
+        crm = crm_values(self.flow, deal, client, fields)
+        delivery = delivery_values(view)
+        policy = self.flow.ownership.non_owner
+        states = {
+            name: self._state(name, bases, crm, delivery, view)
+            for name in SYNCED_FIELDS
+        }
+        outcome = _Outcome(states, [decide(s, policy) for s in states.values()])
+        moved = await self._write(pair, view, outcome)
+        await self._watch_milestones(pair, view, deal, bases, moved, outcome)
+        self._save(pair, view, bases, moved, outcome)
+        return outcome.writes
+
+    # -- reading ---------------------------------------------------------
+
+    def _deal(self, deal_id: str) -> tuple[Deal | None, str | None]:
+        with self.store.session() as session:
+            deal = session.get(Deal, deal_id)
+            client = (
+                session.get(Client, deal.client_id) if deal and deal.client_id else None
+            )
+            return deal, client.name if client else None
+
+    def _lost(self, deal_id: str) -> bool:
+        with self.store.transaction() as tx:
+            return current_semantics(tx, deal_id) is StageSemantics.FAILURE
+
+    def _state(
+        self,
+        name: str,
+        bases: dict[str, BaseValues],
+        crm: dict[str, str | None],
+        delivery: dict[str, str | None],
+        view: ProjectView,
+    ) -> FieldState:
+        return FieldState(
+            field=name,
+            owner=self.flow.ownership.owner(name),
+            base=bases.get(name),
+            crm=crm.get(name),
+            delivery=delivery.get(name),
+            crm_writable=name in self.flow.deal_fields,
+            delivery_writable=self._delivery_writable(name, view),
+        )
+
+    def _delivery_writable(self, name: str, view: ProjectView) -> bool:
+        actions = self.delivery.actions()
+        if name in COMMERCIAL_FIELDS:
+            action = actions.get("update_project")
+            return action is not None and name in action.params_model.model_fields
+        if name == "delivery_date":
+            dated = any(m.due for m in view.milestones)
+            return "update_milestone" in actions and dated
+        return False
+
+    # -- writing ---------------------------------------------------------
+
+    async def _write(
+        self, pair: Pair, view: ProjectView, outcome: _Outcome
+    ) -> dict[str, date]:
+        """Make the decided writes; return the milestones moved, by id."""
+        for decision in outcome.decisions:
+            if decision.note and (decision.writes or decision.conflict):
+                await self._note(pair, decision, outcome)
+        await self._write_crm(pair, outcome)
+        await self._write_project(pair, outcome)
+        return await self._move_milestones(pair, view, outcome)
+
+    async def _note(self, pair: Pair, decision: Decision, outcome: _Outcome) -> None:
+        # Told before the write it explains: should the write fail, the next
+        # attempt finds the comment under the same key and adds no other.
+        state = outcome.states[decision.field]
+        key = self._key(
+            pair,
+            "note",
+            decision.field,
+            decision.base.revision,
+            state.crm,
+            state.delivery,
+        )
+        try:
+            await self.actor.tell_deal(key, pair.deal_key, decision.note)
+        except ServiceSyncError as exc:
+            self._failed(outcome, [decision], "comment on the deal", exc)
+
+    async def _write_crm(self, pair: Pair, outcome: _Outcome) -> None:
+        chosen = [
+            d
+            for d in outcome.decisions
+            if d.to_crm is not None and d.field not in outcome.failed
+        ]
+        if not chosen:
+            return
+        values = {
+            self.flow.deal_fields[d.field]: crm_text(self.flow, d.field, str(d.to_crm))
+            for d in chosen
+        }
+        key = self._key(pair, "crm", *_written(chosen, "crm"))
+        params = {"deal_id": pair.deal_key, "fields": values}
+        await self._act(
+            self.crm, self.flow.source, "set_deal_fields", key, params, chosen, outcome
+        )
+
+    async def _write_project(self, pair: Pair, outcome: _Outcome) -> None:
+        chosen = [
+            d
+            for d in outcome.decisions
+            if d.to_delivery is not None
+            and d.field in COMMERCIAL_FIELDS
+            and d.field not in outcome.failed
+        ]
+        if not chosen:
+            return
+        params: dict[str, Any] = {"project_key": pair.project_key}
+        params.update({d.field: d.to_delivery for d in chosen})
+        key = self._key(pair, "project", *_written(chosen, "delivery"))
+        await self._act(
+            self.delivery,
+            self.flow.target,
+            "update_project",
+            key,
+            params,
+            chosen,
+            outcome,
+        )
+
+    async def _move_milestones(
+        self, pair: Pair, view: ProjectView, outcome: _Outcome
+    ) -> dict[str, date]:
+        """Move every milestone by as much as the delivery date moved."""
+        decision = next(
+            (
+                d
+                for d in outcome.decisions
+                if d.field == "delivery_date"
+                and d.to_delivery is not None
+                and d.field not in outcome.failed
+            ),
+            None,
+        )
+        current = view.delivery_date
+        if decision is None or current is None:
+            return {}
+        shift = date.fromisoformat(str(decision.to_delivery)) - current
+        targets = {m.external_id: m.due + shift for m in view.milestones if m.due}
+        moved: dict[str, date] = {}
+        # The latest milestone goes last: should a write fail half way, the
+        # project's delivery date has not moved yet, and the next sync
+        # decides again from where things stand.
+        for milestone_id, due in sorted(targets.items(), key=lambda t: t[1]):
+            key = self._key(
+                pair, "milestone", milestone_id, due, decision.base.revision
+            )
+            params = {
+                "project_key": pair.project_key,
+                "milestone_id": milestone_id,
+                "due": due,
+            }
+            done = await self._act(
+                self.delivery, self.flow.target, "update_milestone", key, params,
+                [decision], outcome,
+            )  # fmt: skip
+            if not done:
+                break
+            moved[milestone_id] = due
+        return moved
+
+    async def _act(
+        self,
+        connector: Connector[Any],
+        connection: str,
+        action: str,
+        key: str,
+        params: dict[str, Any],
+        decisions: list[Decision],
+        outcome: _Outcome,
+    ) -> bool:
+        """Perform one action for ``decisions``; a failure marks them failed."""
+        try:
+            await self.actor.act(connector, connection, action, key, params)
+        except ServiceSyncError as exc:
+            self._failed(outcome, decisions, action, exc)
+            return False
+        outcome.writes += 1
+        return True
+
+    def _failed(
+        self,
+        outcome: _Outcome,
+        decisions: Iterable[Decision],
+        what: str,
+        exc: Exception,
+    ) -> None:
+        names = [d.field for d in decisions]
+        outcome.failed.update(names)
+        logger.warning(
+            "Flow %s: %s failed for %s; the next sync decides again: %s",
+            self.name, what, ", ".join(names), exc,
+        )  # fmt: skip
+
+    def _key(self, pair: Pair, what: str, *parts: object) -> str:
+        digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
+        return f"{self.name}:{pair.deal_id}:two-way:{what}:{digest}"
+
+    # -- milestones ------------------------------------------------------
+
+    async def _watch_milestones(
+        self,
+        pair: Pair,
+        view: ProjectView,
+        deal: Deal,
+        bases: dict[str, BaseValues],
+        moved: dict[str, date],
+        outcome: _Outcome,
+    ) -> None:
+        """Tell the deal of milestones reached; report those due later than before."""
+        for milestone in view.milestones:
+            due = moved.get(milestone.external_id, milestone.due)
+            due_key = f"milestone:{milestone.external_id}:due"
+            before = bases.get(due_key)
+            if milestone.external_id not in moved:
+                self._slipped(
+                    pair, deal, milestone.name, before, milestone.due, outcome
+                )
+            outcome.milestone_bases[due_key] = _delivery_base(before, due)
+            reached_key = f"milestone:{milestone.external_id}:reached"
+            told = bases.get(reached_key)
+            untold = milestone.reached and (told is None or told.delivery != "yes")
+            if untold and not await self._tell_reached(pair, milestone, outcome):
+                continue  # not told: the next sync tries again
+            flag = "yes" if milestone.reached else "no"
+            outcome.milestone_bases[reached_key] = BaseValues(None, flag)
+        if not view.milestones and view.end is not None:
+            before = bases.get("project:due")
+            self._slipped(pair, deal, None, before, view.end, outcome)
+            outcome.milestone_bases["project:due"] = _delivery_base(before, view.end)
+
+    def _slipped(
+        self,
+        pair: Pair,
+        deal: Deal,
+        milestone: str | None,
+        before: BaseValues | None,
+        due: date | None,
+        outcome: _Outcome,
+    ) -> None:
+        previous = before.delivery if before else None
+        if previous is None or due is None or due.isoformat() <= previous:
+            return
+        outcome.slips.append(
+            {
+                "flow": self.name,
+                "deal_id": pair.deal_id,
+                "project_id": pair.project_id,
+                "project_key": pair.project_key,
+                "milestone": milestone,
+                "previous_date": previous,
+                "new_date": due.isoformat(),
+                "owner": deal.owner,
+            }
+        )
+
+    async def _tell_reached(
+        self, pair: Pair, milestone: MilestoneView, outcome: _Outcome
+    ) -> bool:
+        key = f"{self.name}:{pair.deal_id}:milestone:{milestone.external_id}:reached"
+        text = (
+            f"Milestone {milestone.name!r} of {pair.project_key} was reached: "
+            f"{milestone.done}/{milestone.total} tasks done."
+        )
+        try:
+            await self.actor.tell_deal(key, pair.deal_key, text)
+        except ServiceSyncError as exc:
+            logger.warning(
+                "Flow %s: telling deal %s of milestone %r failed; the next sync "
+                "tries again: %s",
+                self.name, pair.deal_id, milestone.name, exc,
+            )  # fmt: skip
+            return False
+        outcome.writes += 1
+        return True
+
+    # -- recording -------------------------------------------------------
+
+    def _save(
+        self,
+        pair: Pair,
+        view: ProjectView,
+        before: dict[str, BaseValues],
+        moved: dict[str, date],
+        outcome: _Outcome,
+    ) -> None:
+        """Store the bases, conflicts and events of what was done, at once."""
+        done = [d for d in outcome.decisions if d.field not in outcome.failed]
+        bases = {d.field: d.base for d in done}
+        bases.update(outcome.milestone_bases)
+        changed = {k: v for k, v in bases.items() if before.get(k) != v}
+        if not changed and not outcome.slips:
+            return
+        now = self.store.now()
+        conflicts = [d for d in done if d.conflict]
+        with self.store.transaction() as tx:
+            save_bases(tx, self.name, pair.deal_id, changed, now)
+            for decision in conflicts:
+                record_conflict(tx, self._conflict(pair, decision, outcome, now))
+            if self.consumers:
+                for slip in outcome.slips:
+                    self.store.outbox_append(
+                        tx, DELIVERY_DATE_SLIPPED, slip, self.consumers
+                    )
+            _mirror(tx, pair.project_id, view, done, moved, now)
+        for decision in conflicts:
+            logger.warning(
+                "Flow %s, deal %s: %s", self.name, pair.deal_id, decision.note
+            )
+        for slip in outcome.slips:
+            logger.info(
+                "Flow %s: %s of deal %s slipped from %s to %s.",
+                self.name, slip["milestone"] or "the delivery date", pair.deal_id,
+                slip["previous_date"], slip["new_date"],
+            )  # fmt: skip
+
+    def _conflict(
+        self, pair: Pair, decision: Decision, outcome: _Outcome, now: datetime
+    ) -> TwoWayConflict:
+        state = outcome.states[decision.field]
+        base = state.base
+        return TwoWayConflict(
+            flow=self.name,
+            deal_id=pair.deal_id,
+            project_key=pair.project_key,
+            field=decision.field,
+            owner=state.owner,
+            base_crm=base.crm if base else None,
+            base_delivery=base.delivery if base else None,
+            crm_value=state.crm,
+            delivery_value=state.delivery,
+            kept=state.value(state.owner),
+            decision=decision.note,
+            created_at=now,
+        )
+
+
+def _written(decisions: Iterable[Decision], side: str) -> list[object]:
+    """Return what identifies a group of writes: field, revision and value."""
+    parts: list[object] = []
+    for d in sorted(decisions, key=lambda d: d.field):
+        value = d.to_crm if side == "crm" else d.to_delivery
+        parts += [d.field, d.base.revision, value]
+    return parts
+
+
+def _delivery_base(before: BaseValues | None, due: date | None) -> BaseValues:
+    revision = before.revision if before else 0
+    return BaseValues(None, due.isoformat() if due else None, revision)
+
+
+def _mirror(
+    tx: sa.Connection,
+    project_id: str,
+    view: ProjectView,
+    done: list[Decision],
+    moved: dict[str, date],
+    now: datetime,
+) -> None:
+    """Keep the store's project and milestones as the delivery tool now has them."""
+    agreed = {d.field: d.base.delivery for d in done}
+    values: dict[str, Any] = {}
+    if agreed.get("amount"):
+        values["budget_amount"] = Decimal(str(agreed["amount"]))
+        _scale_milestones(tx, project_id, values["budget_amount"])
+    if agreed.get("currency"):
+        values["currency"] = agreed["currency"]
+    if agreed.get("scope"):
+        values["budget_hours"] = Decimal(str(agreed["scope"]))
+    if agreed.get("delivery_date"):
+        values["end_date"] = date.fromisoformat(str(agreed["delivery_date"]))
+    if values:
+        where = PROJECTS.c.id == project_id
+        tx.execute(sa.update(PROJECTS).where(where).values(**values))
+    for milestone in view.milestones:
+        reached_at = MILESTONES.c.reached_at
+        when = sa.func.coalesce(reached_at, sa.literal(now, reached_at.type))
+        tx.execute(
+            sa.update(MILESTONES)
+            .where(
+                MILESTONES.c.project_id == project_id,
+                MILESTONES.c.name == milestone.name,
+            )
+            .values(
+                due_date=moved.get(milestone.external_id, milestone.due),
+                reached_at=when if milestone.reached else None,
+            )
+        )
+
+
+def _scale_milestones(tx: sa.Connection, project_id: str, budget: Decimal) -> None:
+    """Scale the milestones' amounts by as much as the project's budget changed."""
+    before = tx.execute(
+        sa.select(PROJECTS.c.budget_amount).where(PROJECTS.c.id == project_id)
+    ).scalar()
+    if not before or Decimal(before) == budget:
+        return
+    ratio = budget / Decimal(before)
+    rows = tx.execute(
+        sa.select(MILESTONES.c.id, MILESTONES.c.amount).where(
+            MILESTONES.c.project_id == project_id
+        )
+    )
+    for milestone_id, amount in list(rows):
+        scaled = (Decimal(amount) * ratio).quantize(Decimal("0.01"))
+        tx.execute(
+            sa.update(MILESTONES)
+            .where(MILESTONES.c.id == milestone_id)
+            .values(amount=scaled)
+        )

@@ -1,0 +1,387 @@
+"""A won deal in the Bitrix24 fake and its Jira project stay consistent both ways.
+
+The worlds are the won-deal flow's (both fakes in process, on the store's
+virtual clock), with ``two_way`` on and the deal fields that take the
+project's state, progress, next milestone and delivery date. Jira's issue
+search shows a change only a minute after it is made, so a test that goes
+through the search lets that minute pass; a webhook's re-read does not wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from servicesync.config import OwnershipConfig
+from servicesync.contract import WebhookRequest
+from servicesync.domain import Milestone, Project
+from servicesync.store._bases import conflicts
+from sqlmodel import select
+from test_won_deal_flow import World
+
+#: The deal field of each synced field, as the portal's custom fields.
+DEAL_FIELDS = {
+    "title": "TITLE",
+    "amount": "OPPORTUNITY",
+    "status": "UF_CRM_DELIVERY_STATUS",
+    "progress": "UF_CRM_DELIVERY_PROGRESS",
+    "percent": "UF_CRM_DELIVERY_PERCENT",
+    "milestone": "UF_CRM_DELIVERY_MILESTONE",
+    "delivery_date": "UF_CRM_DELIVERY_DATE",
+}
+STATUS_WORDS = {"planned": "Planned", "active": "In progress", "done": "Delivered"}
+
+#: The last part of a Bitrix24 method that changes data at the portal.
+WRITE_VERBS = {"add", "update", "delete", "set", "bind", "unbind"}
+#: Jira POSTs that only read.
+JIRA_READS = {"/rest/api/3/search/jql", "/rest/api/3/issue/bulkfetch"}
+#: Beyond the settling time of the issue search (60 seconds by default).
+SEARCH_SETTLES = 61
+
+WEBHOOK_SECRET = "two-way-hook-secret"
+
+WorldFactory = Callable[..., World]
+
+
+def crm_writes(world: World) -> int:
+    return sum(
+        count
+        for method, count in world.crm.method_calls.items()
+        if method.rsplit(".", 1)[-1] in WRITE_VERBS
+    )
+
+
+def jira_writes(world: World) -> int:
+    return sum(
+        1
+        for entry in world.jira.log
+        if entry.method in ("PUT", "DELETE")
+        or (entry.method == "POST" and entry.route not in JIRA_READS)
+    )
+
+
+def two_way_world(make_world: WorldFactory, **settings: Any) -> World:
+    return make_world(
+        two_way=True,
+        deal_fields=DEAL_FIELDS,
+        deal_values={"status": STATUS_WORDS},
+        **settings,
+    )
+
+
+async def won_and_settled(world: World, title: str = "Northwind: data audit") -> str:
+    """Win a deal, let its project be made and read back; return the deal's id."""
+    deal = await world.add_deal(title)
+    await world.engine.sync()
+    await world.call(
+        "crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "EXECUTING"}}
+    )
+    await world.engine.sync()
+    world.store.clock.advance(SEARCH_SETTLES)  # type: ignore[attr-defined]
+    await world.engine.sync()
+    return deal
+
+
+def project_key(world: World) -> str:
+    [key] = world.jira.site.projects
+    return key
+
+
+async def deal_of(world: World, deal: str) -> dict[str, Any]:
+    found: dict[str, Any] = await world.call("crm.deal.get", {"id": deal})
+    return found
+
+
+def issues_of(world: World, version_name: str) -> list[str]:
+    return [
+        issue["key"]
+        for issue in world.jira.issues.issues.values()
+        if any(v["name"] == version_name for v in issue["fields"]["fixVersions"])
+    ]
+
+
+async def jira_call(world: World, method: str, path: str, body: Any) -> Any:
+    token = world.jira.credentials()["token:admin@example.com"]
+    auth = httpx.BasicAuth("admin@example.com", token)
+    async with httpx.AsyncClient(
+        transport=world.jira.transport(), base_url=world.jira.base_url, auth=auth
+    ) as client:
+        response = await client.request(method, f"/rest/api/3{path}", json=body)
+        assert response.is_success, response.text
+        return response.json()
+
+
+async def test_two_way_write_back_carries_the_project_to_the_deal(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+
+    deal = await won_and_settled(world)
+
+    fields = await deal_of(world, deal)
+    key = project_key(world)
+    assert fields["UF_CRM_DELIVERY_STATUS"] == "Planned"
+    assert fields["UF_CRM_DELIVERY_PROGRESS"] == "0/4"
+    assert fields["UF_CRM_DELIVERY_PERCENT"] == "0"
+    assert fields["UF_CRM_DELIVERY_MILESTONE"].startswith("Kick-off: 0/1 done")
+    assert fields["UF_CRM_DELIVERY_DATE"] == max(
+        v["releaseDate"] for v in world.jira.site.versions.values()
+    )
+    description = world.jira.site.projects[key]["description"]
+    assert description.endswith("[servicesync budget] amount: 48000.00; currency: EUR")
+
+
+async def test_two_way_after_a_write_back_two_syncs_write_nothing(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+    await won_and_settled(world)
+    crm_before, jira_before = crm_writes(world), jira_writes(world)
+
+    await world.engine.sync()
+    world.store.clock.advance(SEARCH_SETTLES)  # type: ignore[attr-defined]
+    await world.engine.sync()
+
+    assert crm_writes(world) == crm_before
+    assert jira_writes(world) == jira_before
+    assert crm_before > 0 and jira_before > 0
+
+
+async def test_two_way_progress_from_jira_shows_on_the_deal(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+    deal = await won_and_settled(world)
+    [kick_off] = issues_of(world, "Kick-off")
+    world.jira.transition(kick_off, "Done")
+    world.jira.transition(issues_of(world, "Findings report")[0], "In Progress")
+    world.store.clock.advance(SEARCH_SETTLES)  # type: ignore[attr-defined]
+
+    await world.engine.sync()
+
+    fields = await deal_of(world, deal)
+    assert fields["UF_CRM_DELIVERY_PROGRESS"] == "1/4"
+    assert fields["UF_CRM_DELIVERY_PERCENT"] == "25"
+    assert fields["UF_CRM_DELIVERY_STATUS"] == "In progress"
+    assert fields["UF_CRM_DELIVERY_MILESTONE"].startswith("Findings report: 0/3")
+    comments = await world.call(
+        "crm.timeline.comment.list",
+        {"filter": {"ENTITY_ID": deal, "ENTITY_TYPE": "deal"}},
+    )
+    reached = [c for c in comments if "'Kick-off'" in c["COMMENT"]]
+    assert len(reached) == 1
+    assert "was reached: 1/1 tasks done" in reached[0]["COMMENT"]
+
+
+async def test_two_way_milestone_comment_is_made_once(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+    deal = await won_and_settled(world)
+    world.jira.transition(issues_of(world, "Kick-off")[0], "Done")
+    world.store.clock.advance(SEARCH_SETTLES)  # type: ignore[attr-defined]
+    await world.engine.sync()
+
+    fresh = world.new_engine()
+    await fresh.sync()
+    await fresh.aclose()
+
+    comments = await world.call(
+        "crm.timeline.comment.list",
+        {"filter": {"ENTITY_ID": deal, "ENTITY_TYPE": "deal"}},
+    )
+    assert sum("'Kick-off'" in c["COMMENT"] for c in comments) == 1
+
+
+async def test_two_way_progress_through_a_signed_webhook_within_one_sync(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+    await with_webhook_secret(world)
+    deal = await won_and_settled(world)
+    sent: list[httpx.Request] = []
+    world.jira.subscribe_admin_webhook(
+        "https://sync.example.test/webhooks/delivery",
+        WEBHOOK_SECRET,
+        handler=lambda request: sent.append(request) or httpx.Response(200),
+    )
+    world.jira.transition(issues_of(world, "Kick-off")[0], "Done")
+    await world.jira.webhooks.flush()
+    [request] = sent
+
+    answer = await world.engine.handle_webhook(
+        "delivery",
+        WebhookRequest(
+            "POST", str(request.url), dict(request.headers), request.content
+        ),
+    )
+    await world.engine.sync()
+
+    assert answer.status == 200
+    fields = await deal_of(world, deal)
+    assert fields["UF_CRM_DELIVERY_PROGRESS"] == "1/4"
+
+
+async def with_webhook_secret(world: World) -> None:
+    """Give the Jira connection the secret its admin webhook signs with."""
+    delivery = world.config.connections["delivery"]
+    settings = {**delivery.settings, "webhook_secret": WEBHOOK_SECRET}
+    connections = {
+        **world.config.connections,
+        "delivery": delivery.model_copy(update={"settings": settings}),
+    }
+    world.config = world.config.model_copy(update={"connections": connections})
+    await world.engine.aclose()
+    world.engine = world.new_engine()
+
+
+async def test_two_way_same_field_on_both_sides_is_one_conflict_kept_by_owner(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+    deal = await won_and_settled(world)
+    key = project_key(world)
+    await world.call(
+        "crm.deal.update", {"id": deal, "fields": {"TITLE": "Northwind: audit v2"}}
+    )
+    await jira_call(world, "PUT", f"/project/{key}", {"name": f"Renamed ({key})"})
+
+    await world.engine.sync()
+    await world.engine.sync()
+
+    with world.store.transaction() as tx:
+        [conflict] = conflicts(tx)
+    assert (conflict.field, conflict.owner) == ("title", "crm")
+    assert conflict.crm_value == "Northwind: audit v2"
+    assert conflict.delivery_value == "Renamed"
+    assert conflict.base_crm == conflict.base_delivery == "Northwind: data audit"
+    assert conflict.kept == "Northwind: audit v2"
+    assert world.jira.site.projects[key]["name"] == f"Northwind: audit v2 ({key})"
+    assert (await deal_of(world, deal))["TITLE"] == "Northwind: audit v2"
+
+
+async def test_two_way_conflict_on_a_delivery_field_keeps_jira_value(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+    deal = await won_and_settled(world)
+    versions = sorted(world.jira.site.versions.values(), key=lambda v: v["releaseDate"])
+    last = versions[-1]
+    moved = date.fromisoformat(last["releaseDate"]) + timedelta(days=10)
+    await world.call(
+        "crm.deal.update",
+        {"id": deal, "fields": {"UF_CRM_DELIVERY_DATE": "2030-01-01"}},
+    )
+    await jira_call(
+        world, "PUT", f"/version/{last['id']}", {"releaseDate": moved.isoformat()}
+    )
+
+    await world.engine.sync()
+
+    with world.store.transaction() as tx:
+        [conflict] = conflicts(tx)
+    assert (conflict.field, conflict.owner) == ("delivery_date", "delivery")
+    assert (conflict.crm_value, conflict.delivery_value) == (
+        "2030-01-01",
+        moved.isoformat(),
+    )
+    assert (await deal_of(world, deal))["UF_CRM_DELIVERY_DATE"] == moved.isoformat()
+    assert world.jira.site.versions[last["id"]]["releaseDate"] == moved.isoformat()
+
+
+async def test_two_way_edits_of_different_fields_merge(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+    deal = await won_and_settled(world)
+    key = project_key(world)
+    await world.call(
+        "crm.deal.update", {"id": deal, "fields": {"OPPORTUNITY": "52000"}}
+    )
+    world.jira.transition(issues_of(world, "Kick-off")[0], "Done")
+    world.store.clock.advance(SEARCH_SETTLES)  # type: ignore[attr-defined]
+
+    await world.engine.sync()
+
+    fields = await deal_of(world, deal)
+    assert fields["UF_CRM_DELIVERY_PROGRESS"] == "1/4"
+    assert float(fields["OPPORTUNITY"]) == 52000
+    assert "amount: 52000.00" in world.jira.site.projects[key]["description"]
+    with world.store.transaction() as tx:
+        assert conflicts(tx) == []
+    with world.store.session() as session:
+        project = session.exec(select(Project)).one()
+        amounts = [m.amount for m in session.exec(select(Milestone))]
+    assert project.budget_amount == 52000
+    assert sum(amounts) == 52000
+
+
+async def test_two_way_deal_date_change_moves_every_milestone(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+    deal = await won_and_settled(world)
+    before = {v["id"]: v["releaseDate"] for v in world.jira.site.versions.values()}
+    later = date.fromisoformat(max(before.values())) + timedelta(days=14)
+    await world.call(
+        "crm.deal.update",
+        {"id": deal, "fields": {"UF_CRM_DELIVERY_DATE": later.isoformat()}},
+    )
+
+    await world.engine.sync()
+    writes = jira_writes(world)
+    await world.engine.sync()
+
+    after = {v["id"]: v["releaseDate"] for v in world.jira.site.versions.values()}
+    assert {
+        i: (date.fromisoformat(d) - date.fromisoformat(before[i])).days
+        for i, d in after.items()
+    } == {i: 14 for i in before}
+    assert jira_writes(world) == writes
+
+
+async def test_two_way_revert_sets_a_computed_field_back_with_a_comment(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world, ownership=OwnershipConfig(non_owner="revert"))
+    deal = await won_and_settled(world)
+    await world.call(
+        "crm.deal.update",
+        {"id": deal, "fields": {"UF_CRM_DELIVERY_PROGRESS": "4/4"}},
+    )
+
+    await world.engine.sync()
+
+    assert (await deal_of(world, deal))["UF_CRM_DELIVERY_PROGRESS"] == "0/4"
+    comments = await world.call(
+        "crm.timeline.comment.list",
+        {"filter": {"ENTITY_ID": deal, "ENTITY_TYPE": "deal"}},
+    )
+    assert any(
+        "'4/4'" in c["COMMENT"] and "set back to '0/4'" in c["COMMENT"]
+        for c in comments
+    )
+
+
+@pytest.mark.parametrize("read_only", ["crm", "delivery"])
+async def test_two_way_waits_while_a_connection_is_read_only(
+    make_world: WorldFactory, read_only: str
+) -> None:
+    world = two_way_world(make_world)
+    deal = await won_and_settled(world)
+    world.jira.transition(issues_of(world, "Kick-off")[0], "Done")
+    world.store.clock.advance(SEARCH_SETTLES)  # type: ignore[attr-defined]
+    world.store.set_control(read_only, read_only=True)
+    crm_before = crm_writes(world)
+
+    await world.engine.sync()
+    held = (await deal_of(world, deal))["UF_CRM_DELIVERY_PROGRESS"]
+    world.store.set_control(read_only, read_only=False)
+    await world.engine.sync()
+
+    assert held == "0/4"
+    assert crm_writes(world) == crm_before + 2  # the fields, the comment
+    assert (await deal_of(world, deal))["UF_CRM_DELIVERY_PROGRESS"] == "1/4"

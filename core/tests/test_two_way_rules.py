@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from servicesync.config import parse_config
 from servicesync.domain import ProjectStatus
-from servicesync.engine import DeliveryItem, project_view
+from servicesync.engine import DeliveryItem, MilestoneView, ProjectView, project_view
 from servicesync.engine._bases import FieldState, decide
+from servicesync.engine._milestone_watch import Slip, watch_milestones
 from servicesync.errors import ConfigError
 from servicesync.store._bases import BaseValues
 
@@ -198,3 +200,59 @@ def test_config_ownership_default_owns_the_fields_not_listed() -> None:
 def test_config_two_way_refuses_what_it_does_not_know(extra: str) -> None:
     with pytest.raises(ConfigError, match="won_deal"):
         parse_config(FLOW.format(extra=extra))
+
+
+def milestone_view(due: date, *, reached: bool = False) -> ProjectView:
+    done = 1 if reached else 0
+    milestone = MilestoneView("m1", "Beta", due, done, 1, reached)
+    return ProjectView("ACME", ProjectStatus.ACTIVE, done, 1, (milestone,), {}, None)
+
+
+def test_watch_milestones_reports_a_due_date_moved_later() -> None:
+    bases = {"milestone:m1:due": BaseValues(None, "2026-03-01")}
+
+    watch = watch_milestones(milestone_view(date(2026, 3, 9)), bases, {})
+
+    assert watch.slips == [Slip("Beta", "2026-03-01", "2026-03-09")]
+    assert watch.bases["milestone:m1:due"] == BaseValues(None, "2026-03-09")
+
+
+def test_watch_milestones_ignores_earlier_dates_and_its_own_moves() -> None:
+    bases = {"milestone:m1:due": BaseValues(None, "2026-03-01")}
+    ours = {"m1": date(2026, 4, 1)}
+
+    earlier = watch_milestones(milestone_view(date(2026, 2, 1)), bases, {})
+    moved = watch_milestones(milestone_view(date(2026, 3, 1)), bases, ours)
+
+    assert earlier.slips == [] and moved.slips == []
+    assert moved.bases["milestone:m1:due"] == BaseValues(None, "2026-04-01")
+
+
+def test_watch_milestones_tells_a_reached_milestone_once() -> None:
+    view = milestone_view(date(2026, 3, 1), reached=True)
+
+    first = watch_milestones(view, {}, {})
+    again = watch_milestones(view, first.bases, {})
+
+    assert [m.name for m in first.reached] == ["Beta"]
+    assert again.reached == []
+
+
+def test_config_two_way_example_of_the_guide_is_valid() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "flows.md").read_text()
+    section = guide[guide.index("## Two-way consistency") :]
+    example = section[section.index("```toml") + 7 : section.index("```\n", 10)]
+    connections = '[connections.crm]\nplugin = "bitrix24"\n'
+    connections += '[connections.delivery]\nplugin = "jira"\n'
+
+    flow = parse_config(connections + example).flows["won_deal"]
+
+    assert flow.two_way and flow.ownership.non_owner == "carry"
+    assert flow.deal_values["status"]["active"] == "In progress"
+    assert set(flow.deal_fields) == {
+        "status",
+        "progress",
+        "percent",
+        "milestone",
+        "delivery_date",
+    }

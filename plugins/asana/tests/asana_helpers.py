@@ -1,4 +1,4 @@
-"""What the Asana tests share besides fixtures: constants, config, a receiver."""
+"""What the Asana tests share besides fixtures: constants, config, receivers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from servicesync.contract import WebhookRequest
 from servicesync.errors import WebhookRejected
 from servicesync_asana import AsanaConfig, AsanaConnector
 from servicesync_asana.fake import AsanaFake
+from starlette.applications import Starlette
 
 TOKEN = "2/1200/admin-token-0123456789abcdef"
 TEAM = [f"dev{n}@acme.test" for n in range(4)]
@@ -49,5 +50,19 @@ def receiver(connector: AsanaConnector) -> Receiver:
         return httpx.Response(
             answer.status, headers=dict(answer.headers), content=answer.body
         )
+
+    return receive
+
+
+def served(app: Starlette) -> Receiver:
+    """Return an httpx handler that passes posts to ``app``, served in process.
+
+    With the daemon's app, handshakes and deliveries take the path they take
+    in production: the route, the connector's handler, the store.
+    """
+    transport = httpx.ASGITransport(app=app)
+
+    async def receive(request: httpx.Request) -> httpx.Response:
+        return await transport.handle_async_request(request)
 
     return receive

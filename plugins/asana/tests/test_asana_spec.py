@@ -48,6 +48,7 @@ CONNECTOR_OPERATIONS = {
     ("GET", "/jobs/{job_gid}"),
     ("POST", "/batch"),
     ("GET", "/events"),
+    ("GET", "/webhooks"),
     ("POST", "/webhooks"),
     ("DELETE", "/webhooks/{webhook_gid}"),
 }
@@ -89,6 +90,17 @@ def plan(deal: str, tasks: int = 12) -> DeliveryPlan:
     )
 
 
+async def register_and_remove(connector: AsanaConnector) -> None:
+    """Register webhooks, list them, remove each, and remove one again (404)."""
+    registrar = connector.webhook_registrar()
+    assert registrar is not None
+    made = await registrar.register(HOOK_TARGET, None)
+    assert made and await registrar.webhooks() == made
+    for hook in made:
+        await registrar.remove(hook)
+    await registrar.remove(made[0])
+
+
 async def exercise(
     fake: AsanaFake, make: ConnectorFactory, clock: VirtualClock
 ) -> Recorder:
@@ -128,8 +140,7 @@ async def exercise(
     await connector.actions()["archive_project"].execute(
         "archived", ProjectParams(project_key=project)
     )
-    hook = await connector.webhooks.subscribe(project, HOOK_TARGET)
-    await connector.webhooks.unsubscribe(hook)
+    await register_and_remove(connector)
     everywhere = make(transport=recorder, team=None, page_size=5)
     async for _ in everywhere.streams()[0].read(StreamState()):
         pass
@@ -223,6 +234,7 @@ def calls(fake: AsanaFake) -> list[tuple[str, str, dict[str, Any] | None]]:
             },
         ),
         ("GET", f"/events?resource={project.gid}&sync={sync}", None),
+        ("GET", f"/webhooks?workspace={space.gid}&limit=10", None),
         ("POST", "/webhooks", {"data": {"resource": project.gid, "target": target}}),
         ("DELETE", f"/webhooks/{hook.gid}", None),
     ]
@@ -251,6 +263,8 @@ def refused_inputs(fake: AsanaFake) -> list[tuple[str, str, dict[str, Any] | Non
         ("GET", "/jobs/1", None),
         ("POST", "/batch", {"data": {"actions": []}}),
         ("GET", "/events", None),
+        ("GET", "/webhooks?limit=10", None),
+        ("GET", "/webhooks?workspace=1&limit=10", None),
         ("POST", "/webhooks", {"data": {"resource": "1", "target": HOOK_TARGET}}),
         (
             "POST",

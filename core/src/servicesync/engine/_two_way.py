@@ -31,31 +31,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from servicesync.config import SYNCED_FIELDS, FlowConfig
 from servicesync.contract import Connector
-from servicesync.domain import (
-    Client,
-    Deal,
-    Milestone,
-    Project,
-    StageSemantics,
-)
+from servicesync.domain import Client, Deal, Project, Stage, StageSemantics
 from servicesync.engine._bases import Decision, FieldState, decide
-from servicesync.engine._deals import current_semantics
 from servicesync.engine._delivery_view import (
     MilestoneView,
     ProjectView,
     item_from_data,
     project_view,
 )
+from servicesync.engine._milestone_watch import Slip, reached_key, watch_milestones
+from servicesync.engine._mirror import mirror_in_store
 from servicesync.engine._sides import (
     COMMERCIAL_FIELDS,
     crm_text,
@@ -88,8 +83,10 @@ logger = logging.getLogger(__name__)
 DELIVERY_DATE_SLIPPED = "delivery_date_slipped"
 
 LINKS = table_of(ExternalLink)
+
+#: Ids per ``IN (...)``, well under every database's limit on parameters.
+_CHUNK = 500
 PROJECTS = table_of(Project)
-MILESTONES = table_of(Milestone)
 
 
 class TwoWay:
@@ -168,6 +165,36 @@ def linked_pairs(store: Store, flow: FlowConfig) -> list[Pair]:
         return [Pair(*row) for row in tx.execute(query)]
 
 
+def _open_deals(
+    store: Store, deal_ids: Sequence[str]
+) -> dict[str, tuple[Deal, str | None]]:
+    """Return the deals that are not lost, with their client's name, by id."""
+    found: dict[str, tuple[Deal, str | None]] = {}
+    with store.session() as session:
+        lost = set(
+            session.exec(
+                select(Stage.id).where(Stage.semantics == StageSemantics.FAILURE)
+            )
+        )
+        for start in range(0, len(deal_ids), _CHUNK):
+            chunk = deal_ids[start : start + _CHUNK]
+            deals = session.exec(select(Deal).where(col(Deal.id).in_(chunk))).all()
+            names = _client_names(session, {d.client_id for d in deals if d.client_id})
+            found.update(
+                (d.id, (d, names.get(d.client_id or "")))
+                for d in deals
+                if d.stage_id not in lost
+            )
+    return found
+
+
+def _client_names(session: Session, client_ids: set[str]) -> dict[str, str]:
+    if not client_ids:
+        return {}
+    rows = session.exec(select(Client).where(col(Client.id).in_(client_ids)))
+    return {client.id: client.name for client in rows}
+
+
 @dataclass
 class _Outcome:
     """What one pair's turn decided and managed to do."""
@@ -176,7 +203,7 @@ class _Outcome:
     decisions: list[Decision]
     failed: set[str] = field(default_factory=set)
     milestone_bases: dict[str, BaseValues] = field(default_factory=dict)
-    slips: list[dict[str, Any]] = field(default_factory=list)
+    slips: list[Slip] = field(default_factory=list)
     writes: int = 0
 
 
@@ -190,6 +217,7 @@ class _FlowPairs:
         self.crm = engine.connector(flow.source)
         self.delivery = engine.connector(flow.target)
         self.actor = WonDealFlow(self.store, name, flow, self.crm, self.delivery)
+        self.delivery_actions = self.delivery.actions()
         self.consumers = [
             c
             for c in engine.consumers(DELIVERY_DATE_SLIPPED)
@@ -197,6 +225,12 @@ class _FlowPairs:
         ]
 
     async def run(self) -> int:
+        """Bring every pair of the flow in line; return the writes made.
+
+        What every pair needs is read at once (bases, kept records, deals);
+        then each pair is decided and written on its own, so that one whose
+        writes fail does not hold up the others.
+        """
         pairs = linked_pairs(self.store, self.flow)
         if not pairs:
             return 0
@@ -205,19 +239,25 @@ class _FlowPairs:
             bases = bases_of(tx, self.name, deal_ids)
             deal_fields = records_of(tx, self.flow.source, deal_ids)
             items = records_of(tx, self.flow.target, [p.project_key for p in pairs])
+        deals = _open_deals(self.store, deal_ids)
         writes = 0
         for pair in pairs:
+            if pair.deal_id not in deals:
+                continue  # lost: the flow's on_lost policy looks after it
+            deal, client = deals[pair.deal_id]
             view = project_view(
                 pair.project_key,
-                (item_from_data(r.data) for r in items[pair.project_key]),
+                (item_from_data(data) for data in items[pair.project_key]),
             )
             if view is None:
                 continue  # the project was not read from its tool yet
             fields: dict[str, Any] = {}
-            for record in deal_fields[pair.deal_id]:
-                fields.update(record.data)
+            for data in deal_fields[pair.deal_id]:
+                fields.update(data)
             try:
-                writes += await self._pair(pair, view, fields, bases[pair.deal_id])
+                writes += await self._pair(
+                    pair, deal, client, view, fields, bases[pair.deal_id]
+                )
             except ServiceSyncError as exc:
                 logger.warning(
                     "Flow %s: deal %s and project %s could not be brought in "
@@ -229,13 +269,12 @@ class _FlowPairs:
     async def _pair(
         self,
         pair: Pair,
+        deal: Deal,
+        client: str | None,
         view: ProjectView,
         fields: dict[str, Any],
         bases: dict[str, BaseValues],
     ) -> int:
-        deal, client = self._deal(pair.deal_id)
-        if deal is None or self._lost(pair.deal_id):
-            return 0
         crm = crm_values(self.flow, deal, client, fields)
         delivery = delivery_values(view)
         policy = self.flow.ownership.non_owner
@@ -245,23 +284,11 @@ class _FlowPairs:
         }
         outcome = _Outcome(states, [decide(s, policy) for s in states.values()])
         moved = await self._write(pair, view, outcome)
-        await self._watch_milestones(pair, view, deal, bases, moved, outcome)
-        self._save(pair, view, bases, moved, outcome)
+        await self._watch_milestones(pair, view, bases, moved, outcome)
+        self._save(pair, deal, view, bases, moved, outcome)
         return outcome.writes
 
     # -- reading ---------------------------------------------------------
-
-    def _deal(self, deal_id: str) -> tuple[Deal | None, str | None]:
-        with self.store.session() as session:
-            deal = session.get(Deal, deal_id)
-            client = (
-                session.get(Client, deal.client_id) if deal and deal.client_id else None
-            )
-            return deal, client.name if client else None
-
-    def _lost(self, deal_id: str) -> bool:
-        with self.store.transaction() as tx:
-            return current_semantics(tx, deal_id) is StageSemantics.FAILURE
 
     def _state(
         self,
@@ -282,7 +309,7 @@ class _FlowPairs:
         )
 
     def _delivery_writable(self, name: str, view: ProjectView) -> bool:
-        actions = self.delivery.actions()
+        actions = self.delivery_actions
         if name in COMMERCIAL_FIELDS:
             action = actions.get("update_project")
             return action is not None and name in action.params_model.model_fields
@@ -446,57 +473,18 @@ class _FlowPairs:
         self,
         pair: Pair,
         view: ProjectView,
-        deal: Deal,
         bases: dict[str, BaseValues],
         moved: dict[str, date],
         outcome: _Outcome,
     ) -> None:
-        """Tell the deal of milestones reached; report those due later than before."""
-        for milestone in view.milestones:
-            due = moved.get(milestone.external_id, milestone.due)
-            due_key = f"milestone:{milestone.external_id}:due"
-            before = bases.get(due_key)
-            if milestone.external_id not in moved:
-                self._slipped(
-                    pair, deal, milestone.name, before, milestone.due, outcome
-                )
-            outcome.milestone_bases[due_key] = _delivery_base(before, due)
-            reached_key = f"milestone:{milestone.external_id}:reached"
-            told = bases.get(reached_key)
-            untold = milestone.reached and (told is None or told.delivery != "yes")
-            if untold and not await self._tell_reached(pair, milestone, outcome):
-                continue  # not told: the next sync tries again
-            flag = "yes" if milestone.reached else "no"
-            outcome.milestone_bases[reached_key] = BaseValues(None, flag)
-        if not view.milestones and view.end is not None:
-            before = bases.get("project:due")
-            self._slipped(pair, deal, None, before, view.end, outcome)
-            outcome.milestone_bases["project:due"] = _delivery_base(before, view.end)
-
-    def _slipped(
-        self,
-        pair: Pair,
-        deal: Deal,
-        milestone: str | None,
-        before: BaseValues | None,
-        due: date | None,
-        outcome: _Outcome,
-    ) -> None:
-        previous = before.delivery if before else None
-        if previous is None or due is None or due.isoformat() <= previous:
-            return
-        outcome.slips.append(
-            {
-                "flow": self.name,
-                "deal_id": pair.deal_id,
-                "project_id": pair.project_id,
-                "project_key": pair.project_key,
-                "milestone": milestone,
-                "previous_date": previous,
-                "new_date": due.isoformat(),
-                "owner": deal.owner,
-            }
-        )
+        """Tell the deal of milestones reached; note those due later than before."""
+        watch = watch_milestones(view, bases, moved)
+        outcome.milestone_bases.update(watch.bases)
+        outcome.slips.extend(watch.slips)
+        for milestone in watch.reached:
+            if not await self._tell_reached(pair, milestone, outcome):
+                # Not told: its base stays, so the next sync tries again.
+                outcome.milestone_bases.pop(reached_key(milestone))
 
     async def _tell_reached(
         self, pair: Pair, milestone: MilestoneView, outcome: _Outcome
@@ -523,6 +511,7 @@ class _FlowPairs:
     def _save(
         self,
         pair: Pair,
+        deal: Deal,
         view: ProjectView,
         before: dict[str, BaseValues],
         moved: dict[str, date],
@@ -537,26 +526,39 @@ class _FlowPairs:
             return
         now = self.store.now()
         conflicts = [d for d in done if d.conflict]
+        agreed = {d.field: d.base.delivery for d in done}
         with self.store.transaction() as tx:
             save_bases(tx, self.name, pair.deal_id, changed, now)
             for decision in conflicts:
                 record_conflict(tx, self._conflict(pair, decision, outcome, now))
-            if self.consumers:
-                for slip in outcome.slips:
-                    self.store.outbox_append(
-                        tx, DELIVERY_DATE_SLIPPED, slip, self.consumers
-                    )
-            _mirror(tx, pair.project_id, view, done, moved, now)
+            for slip in outcome.slips:
+                self._tell_slip(tx, pair, deal, slip)
+            mirror_in_store(tx, pair.project_id, view, agreed, moved, now)
         for decision in conflicts:
             logger.warning(
                 "Flow %s, deal %s: %s", self.name, pair.deal_id, decision.note
             )
-        for slip in outcome.slips:
-            logger.info(
-                "Flow %s: %s of deal %s slipped from %s to %s.",
-                self.name, slip["milestone"] or "the delivery date", pair.deal_id,
-                slip["previous_date"], slip["new_date"],
-            )  # fmt: skip
+
+    def _tell_slip(self, tx: sa.Connection, pair: Pair, deal: Deal, slip: Slip) -> None:
+        """Write the event of a slipped date for the plugins that take it."""
+        logger.info(
+            "Flow %s: %s of deal %s slipped from %s to %s.",
+            self.name, slip.milestone or "the delivery date", pair.deal_id,
+            slip.previous, slip.new,
+        )  # fmt: skip
+        if not self.consumers:
+            return
+        payload = {
+            "flow": self.name,
+            "deal_id": pair.deal_id,
+            "project_id": pair.project_id,
+            "project_key": pair.project_key,
+            "milestone": slip.milestone,
+            "previous_date": slip.previous,
+            "new_date": slip.new,
+            "owner": deal.owner,
+        }
+        self.store.outbox_append(tx, DELIVERY_DATE_SLIPPED, payload, self.consumers)
 
     def _conflict(
         self, pair: Pair, decision: Decision, outcome: _Outcome, now: datetime
@@ -586,69 +588,3 @@ def _written(decisions: Iterable[Decision], side: str) -> list[object]:
         value = d.to_crm if side == "crm" else d.to_delivery
         parts += [d.field, d.base.revision, value]
     return parts
-
-
-def _delivery_base(before: BaseValues | None, due: date | None) -> BaseValues:
-    revision = before.revision if before else 0
-    return BaseValues(None, due.isoformat() if due else None, revision)
-
-
-def _mirror(
-    tx: sa.Connection,
-    project_id: str,
-    view: ProjectView,
-    done: list[Decision],
-    moved: dict[str, date],
-    now: datetime,
-) -> None:
-    """Keep the store's project and milestones as the delivery tool now has them."""
-    agreed = {d.field: d.base.delivery for d in done}
-    values: dict[str, Any] = {}
-    if agreed.get("amount"):
-        values["budget_amount"] = Decimal(str(agreed["amount"]))
-        _scale_milestones(tx, project_id, values["budget_amount"])
-    if agreed.get("currency"):
-        values["currency"] = agreed["currency"]
-    if agreed.get("scope"):
-        values["budget_hours"] = Decimal(str(agreed["scope"]))
-    if agreed.get("delivery_date"):
-        values["end_date"] = date.fromisoformat(str(agreed["delivery_date"]))
-    if values:
-        where = PROJECTS.c.id == project_id
-        tx.execute(sa.update(PROJECTS).where(where).values(**values))
-    for milestone in view.milestones:
-        reached_at = MILESTONES.c.reached_at
-        when = sa.func.coalesce(reached_at, sa.literal(now, reached_at.type))
-        tx.execute(
-            sa.update(MILESTONES)
-            .where(
-                MILESTONES.c.project_id == project_id,
-                MILESTONES.c.name == milestone.name,
-            )
-            .values(
-                due_date=moved.get(milestone.external_id, milestone.due),
-                reached_at=when if milestone.reached else None,
-            )
-        )
-
-
-def _scale_milestones(tx: sa.Connection, project_id: str, budget: Decimal) -> None:
-    """Scale the milestones' amounts by as much as the project's budget changed."""
-    before = tx.execute(
-        sa.select(PROJECTS.c.budget_amount).where(PROJECTS.c.id == project_id)
-    ).scalar()
-    if not before or Decimal(before) == budget:
-        return
-    ratio = budget / Decimal(before)
-    rows = tx.execute(
-        sa.select(MILESTONES.c.id, MILESTONES.c.amount).where(
-            MILESTONES.c.project_id == project_id
-        )
-    )
-    for milestone_id, amount in list(rows):
-        scaled = (Decimal(amount) * ratio).quantize(Decimal("0.01"))
-        tx.execute(
-            sa.update(MILESTONES)
-            .where(MILESTONES.c.id == milestone_id)
-            .values(amount=scaled)
-        )

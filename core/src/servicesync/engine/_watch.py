@@ -93,17 +93,24 @@ class Watcher:
         if connection in self.targets and stream.record_type != "deal":
             view = self.connector(connection)
             if isinstance(view, DeliveryView):
-                read = self._items(view, stream, connection)
+                read = self._items(view, stream, connection, records)
                 self._keep(connection, stream, records, read)
         if connection in self.deal_fields and stream.record_type == "deal":
             self._keep(connection, stream, records, self._deals(connection))
 
     def _items(
-        self, view: DeliveryView, stream: Stream, connection: str
+        self,
+        view: DeliveryView,
+        stream: Stream,
+        connection: str,
+        records: Sequence[Record],
     ) -> Callable[[sa.Connection, Sequence[Record]], list[_Kept]]:
-        def read(tx: sa.Connection, records: Sequence[Record]) -> list[_Kept]:
-            items = [_item(view, stream, r) for r in records if not r.deleted]
-            found = [i for i in items if i is not None]
+        # Read before the transaction opens: a connector may use its plugin
+        # state, which on SQLite would wait for the transaction's lock.
+        items = [_item(view, stream, r) for r in records if not r.deleted]
+        found = [i for i in items if i is not None]
+
+        def read(tx: sa.Connection, _records: Sequence[Record]) -> list[_Kept]:
             linked = _linked_projects(tx, connection, {i.project for i in found})
             return [
                 _Kept(i.external_id, i.kind, i.project, item_to_data(i))

@@ -158,20 +158,20 @@ def drop_records(
 
 def records_of(
     tx: sa.Connection, connection: str, owners: Sequence[str]
-) -> dict[str, list[TwoWayRecord]]:
-    """Return the kept records of ``connection`` by what they belong to."""
-    found: dict[str, list[TwoWayRecord]] = {owner: [] for owner in owners}
+) -> dict[str, list[dict[str, Any]]]:
+    """Return the data kept of ``connection``'s records, by what they belong to."""
+    found: dict[str, list[dict[str, Any]]] = {owner: [] for owner in owners}
     for start in range(0, len(owners), _CHUNK):
         rows = tx.execute(
-            sa.select(RECORDS)
+            sa.select(RECORDS.c.belongs_to, RECORDS.c.data)
             .where(
                 RECORDS.c.connection == connection,
                 RECORDS.c.belongs_to.in_(owners[start : start + _CHUNK]),
             )
             .order_by(RECORDS.c.stream, RECORDS.c.external_id)
         )
-        for row in rows.mappings():
-            found[row["belongs_to"]].append(TwoWayRecord.model_validate(dict(row)))
+        for owner, data in rows:
+            found[owner].append(data)
     return found
 
 

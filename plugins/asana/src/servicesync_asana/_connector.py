@@ -12,6 +12,7 @@ from servicesync.contract import (
     ConnectorContext,
     Stream,
     WebhookHandler,
+    WebhookRegistrar,
 )
 from servicesync.engine import DeliveryItem
 
@@ -31,6 +32,7 @@ from servicesync_asana._client import AsanaApi
 from servicesync_asana._config import AsanaConfig
 from servicesync_asana._delivery import delivery_item
 from servicesync_asana._directory import Directory
+from servicesync_asana._registrar import AsanaWebhookRegistrar
 from servicesync_asana._stream_tasks import TasksStream, read_tasks
 from servicesync_asana._streams import ProgressStream, ProjectsStream
 from servicesync_asana._webhooks import AsanaWebhookHandler, Subscriptions
@@ -86,6 +88,10 @@ class AsanaConnector(Connector[AsanaConfig]):
 
     def webhook_handler(self) -> WebhookHandler | None:
         return AsanaWebhookHandler(self)
+
+    def webhook_registrar(self) -> WebhookRegistrar | None:
+        """Return what subscribes the projects the streams read to the daemon."""
+        return AsanaWebhookRegistrar(self)
 
     async def check(self) -> None:
         await self.api.read("/users/me", "tell who the connection acts as")

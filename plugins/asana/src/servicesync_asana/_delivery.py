@@ -54,13 +54,15 @@ def _rollup(payload: Mapping[str, Any]) -> DeliveryItem | None:
     if not project:
         return None
     section = payload.get("section")
-    counts = {
-        "done_count": int(payload.get("done") or 0),
-        "total_count": int(payload.get("total") or 0),
-    }
+    done = int(payload.get("done") or 0)
+    total = int(payload.get("total") or 0)
     if not section:
         return DeliveryItem(
-            kind="task", external_id=str(payload["gid"]), project=str(project), **counts
+            kind="task",
+            external_id=str(payload["gid"]),
+            project=str(project),
+            done_count=done,
+            total_count=total,
         )
     return DeliveryItem(
         kind="milestone",
@@ -68,7 +70,8 @@ def _rollup(payload: Mapping[str, Any]) -> DeliveryItem | None:
         project=str(project),
         name=str(section.get("name") or ""),
         due=_day(payload.get("due_on")),
-        **counts,
+        done_count=done,
+        total_count=total,
     )
 
 

@@ -1,10 +1,13 @@
 """Asana webhooks: subscribing, the secret handshake, and signed deliveries.
 
 Creating a webhook is a handshake: while ``POST /webhooks`` is in flight,
-Asana posts ``X-Hook-Secret`` to the target, which must echo it. The secret
-is kept in the credential vault under a key derived from the target URL
-(each webhook has its own), and every later delivery to that URL must carry
-``X-Hook-Signature``, the hex HMAC-SHA256 of the raw body under it.
+Asana posts ``X-Hook-Secret`` to the target, which must echo it. Every later
+delivery of that webhook carries ``X-Hook-Signature``, the hex HMAC-SHA256
+of the raw body under its secret. Each webhook has a secret of its own, and
+several webhooks (one per project) post to one URL, so the credential vault
+keeps, under a key derived from the URL, every secret learnt for it with the
+gid of its webhook once known; a delivery is taken when it is signed with
+any of them, and deleting a webhook forgets its secret.
 
 A handshake is only answered while this connection is creating a webhook
 for that URL: otherwise anyone could post a secret of their own choosing
@@ -14,6 +17,7 @@ and then sign forged deliveries with it.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from functools import partial
@@ -22,6 +26,7 @@ from urllib.parse import urlsplit
 
 from servicesync.contract import RecordRef, WebhookRequest, WebhookResponse
 from servicesync.errors import WebhookRejected
+from servicesync.logs import register_secrets
 from servicesync_sdk.base import (
     EchoSecretHandshake,
     HmacSignature,
@@ -73,28 +78,43 @@ class Subscriptions:
 
         The handshake arrives while the call is in flight and is answered by
         this connection's handler (in this process or another one sharing
-        the store).
+        the store); it is awaited only until the call returns.
         """
-        self.expect(target)
         data: dict[str, Any] = {"resource": resource, "target": target}
         if filters:
             data["filters"] = list(filters)
         api = self.connector.api
-        response = await api.http.post(
-            "/webhooks", json={"data": data}, params={"opt_fields": "active,target"}
-        )
-        raise_for_status(response, f"create a webhook on {resource}")
+        self.expect(target)
+        try:
+            response = await api.http.post(
+                "/webhooks",
+                json={"data": data},
+                params={"opt_fields": "active,target"},
+            )
+        finally:
+            self._clear(target)
+        gid = str(api.data(response, f"create a webhook on {resource}")["gid"])
         body = api.http.json(response)
         secret = body.get(HOOK_SECRET) if isinstance(body, dict) else None
-        if secret and not self.secret_for(target):
-            self.keep(target, str(secret))
-        self._clear(target)
-        return str(api.data(response, "create a webhook")["gid"])
+        if secret:
+            # The answer names the secret the handshake carried, which ties
+            # that secret to this webhook's gid.
+            self.keep(target, str(secret), webhook=gid)
+        return gid
 
-    async def unsubscribe(self, webhook: str) -> None:
-        """Delete the webhook ``webhook``."""
+    async def unsubscribe(self, webhook: str, target: str | None = None) -> bool:
+        """Delete the webhook ``webhook`` and forget its secret.
+
+        Returns false when Asana no longer knew the webhook (it answered
+        404): there was nothing left to delete.
+        """
         response = await self.connector.api.http.delete(f"/webhooks/{webhook}")
-        raise_for_status(response, f"delete the webhook {webhook}")
+        gone = response.status_code == 404
+        if not gone:
+            raise_for_status(response, f"delete the webhook {webhook}")
+        if target is not None:
+            self.forget(target, webhook)
+        return not gone
 
     def expect(self, target: str) -> None:
         """Allow a handshake for ``target`` for a little while."""
@@ -107,20 +127,55 @@ class Subscriptions:
         now = self.connector.context.clock.now().timestamp()
         return bool(raw) and float(str(raw)) > now
 
-    def keep(self, url: str, secret: str) -> None:
-        """Store the secret deliveries to ``url`` are signed with."""
-        self.connector.context.credentials.put(
-            f"webhook_secret:{hook_key(url)}", secret
-        )
+    def keep(self, url: str, secret: str, webhook: str = "") -> None:
+        """Store a secret deliveries to ``url`` may be signed with.
+
+        ``webhook`` is the gid of the webhook it belongs to, when known; a
+        secret learnt by handshake is kept before Asana has named the gid.
+        """
+        held = self._held(url)
+        held[secret] = webhook or held.get(secret, "")
+        self._save(url, held)
         self.connector.api.redactor.add(secret)
         logger.info("Stored the secret of an Asana webhook")
 
-    def secret_for(self, url: str) -> str | None:
-        """Return the secret deliveries to ``url`` must be signed with."""
-        stored = self.connector.context.credentials.get(
-            f"webhook_secret:{hook_key(url)}"
-        )
-        return stored or self.connector.config.webhook_secret
+    def forget(self, url: str, webhook: str) -> None:
+        """Drop the secret of the webhook ``webhook``, which posted to ``url``."""
+        held = self._held(url)
+        kept = {secret: gid for secret, gid in held.items() if gid != webhook}
+        if kept != held:
+            self._save(url, kept)
+
+    def secrets_for(self, url: str) -> list[str]:
+        """Return the secrets a delivery to ``url`` may be signed with.
+
+        Those learnt for ``url``, else the connection's ``webhook_secret``.
+        """
+        learnt = list(self._held(url))
+        fallback = self.connector.config.webhook_secret
+        return learnt or ([fallback] if fallback else [])
+
+    def _held(self, url: str) -> dict[str, str]:
+        """Read the secrets of ``url``, each with its webhook's gid or ``""``.
+
+        A value that is not a JSON object is taken as one bare secret whose
+        webhook is not known.
+        """
+        raw = self.connector.context.credentials.get(_secret_key(url))
+        if not raw:
+            return {}
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            parsed = {raw: ""}
+        held = {str(secret): str(gid) for secret, gid in parsed.items() if secret}
+        register_secrets(*held)
+        return held
+
+    def _save(self, url: str, held: dict[str, str]) -> None:
+        self.connector.context.credentials.put(_secret_key(url), json.dumps(held))
 
     def _clear(self, target: str) -> None:
         self.connector.context.state.put(self._pending(target), "")
@@ -130,16 +185,29 @@ class Subscriptions:
         return f"hook-pending:{hook_key(url)}"
 
 
+def _secret_key(url: str) -> str:
+    return f"webhook_secret:{hook_key(url)}"
+
+
 class _TargetSignature:
-    """``X-Hook-Signature`` checked with the secret of the request's URL."""
+    """``X-Hook-Signature`` checked with each secret of the request's URL."""
 
     def __init__(self, subscriptions: Subscriptions) -> None:
         self.subscriptions = subscriptions
 
     def verify(self, request: WebhookRequest, *, service: str = "") -> None:
-        secret = self.subscriptions.secret_for(request.url)
-        scheme = HmacSignature(secret=secret or "", header=HOOK_SIGNATURE)
-        scheme.verify(request, service=service)
+        secrets = self.subscriptions.secrets_for(request.url) or [""]
+        *others, last = [
+            HmacSignature(secret=s, header=HOOK_SIGNATURE) for s in secrets
+        ]
+        for scheme in others:
+            try:
+                scheme.verify(request, service=service)
+            except WebhookRejected:
+                continue
+            return
+        # The last secret's refusal says why, when none matched.
+        last.verify(request, service=service)
 
 
 class _AwaitedHandshake:

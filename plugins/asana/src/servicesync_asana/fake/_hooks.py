@@ -13,7 +13,14 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from servicesync_asana.fake._errors import FakeAsanaError
-from servicesync_asana.fake._http import API, answer, data_of, listing, shaped
+from servicesync_asana.fake._http import (
+    API,
+    answer,
+    data_of,
+    listing,
+    shaped,
+    user_of,
+)
 from servicesync_asana.fake._records import asana_time
 
 if TYPE_CHECKING:
@@ -26,7 +33,11 @@ HOOK_SECRET = "X-Hook-Secret"
 
 @dataclass
 class FakeWebhook:
-    """A webhook: what it watches, where it posts, and its secret."""
+    """A webhook: what it watches, where it posts, its secret and its maker.
+
+    ``owner`` is the gid of the user whose token made it; ``None`` shows it
+    to every user.
+    """
 
     gid: str
     resource: str
@@ -34,6 +45,7 @@ class FakeWebhook:
     secret: str
     created_at: datetime
     subscription: Subscription
+    owner: str | None = None
 
 
 async def handshake(fake: AsanaFake, target: str, secret: str) -> bool:
@@ -93,13 +105,24 @@ def build_hook_routes(fake: AsanaFake) -> list[Route]:
         secret = f"{fake.random.getrandbits(256):064x}"
         if not await handshake(fake, target, secret):
             raise FakeAsanaError(400, "target: The handshake with the target failed.")
-        hook = fake.add_webhook(resource, target, secret)
+        hook = fake.add_webhook(resource, target, secret, owner=user_of(request))
         return {"data": shaped(request, _full(fake, hook)), HOOK_SECRET: secret}
 
     @answer()
     async def listed(request: Request) -> Any:
+        workspace = request.query_params.get("workspace")
+        if not workspace:
+            raise FakeAsanaError(400, "workspace: Missing input")
+        if workspace != fake.space.gid:
+            raise FakeAsanaError(404, "workspace: Unknown object")
         wanted = request.query_params.get("resource")
-        rows = [h for h in fake.hooks.values() if wanted in (None, h.resource)]
+        # Asana lists only the webhooks the requesting user made.
+        user = user_of(request)
+        rows = [
+            hook
+            for hook in fake.hooks.values()
+            if wanted in (None, hook.resource) and hook.owner in (None, user)
+        ]
 
         def render(hook: FakeWebhook) -> dict[str, Any]:
             return _full(fake, hook)

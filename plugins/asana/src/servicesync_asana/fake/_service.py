@@ -152,8 +152,10 @@ class AsanaFake(FakeService):
         """Make the next ``/batch`` answer ``status`` for these actions, unapplied."""
         self._failing_actions = {int(p): status for p in positions}
 
-    def add_webhook(self, resource: str, target: str, secret: str) -> FakeWebhook:
-        """Register a webhook whose handshake succeeded."""
+    def add_webhook(
+        self, resource: str, target: str, secret: str, owner: str | None = None
+    ) -> FakeWebhook:
+        """Register a webhook whose handshake succeeded, made by ``owner``."""
         subscription = self.webhooks.subscribe(
             target,
             HookSignature(secret),
@@ -167,6 +169,7 @@ class AsanaFake(FakeService):
             secret,
             self.space.now(),
             subscription,
+            owner,
         )
         self.hooks[hook.gid] = hook
         return hook

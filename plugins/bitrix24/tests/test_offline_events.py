@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 import servicesync_bitrix24.plugin
 from b24_helpers import read_all, stream
-from conftest import shared_dir
 from servicesync import VirtualClock
 from servicesync.config import parse_config
 from servicesync.contract import StreamState
@@ -31,6 +30,8 @@ from servicesync_bitrix24 import Bitrix24Connector
 from servicesync_bitrix24._offline import OFFLINE_EVENTS, QueuedEvent
 from servicesync_bitrix24.fake import FakePortal
 from sqlmodel import func, select
+
+from conftest import shared_dir
 
 APP_SECRET = "b24-client-secret-0ff1"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ConnectorFactory, bot_id
 from servicesync.dedup import dedup_token, marker
 from servicesync.errors import ServiceUnavailable
 from servicesync_trello import (
@@ -15,6 +14,8 @@ from servicesync_trello import (
     TrelloConnector,
 )
 from servicesync_trello.fake import TrelloFake
+
+from conftest import ConnectorFactory, bot_id
 
 PROJECT = CreateProjectParams(name="Acme portal", client="Acme", description="Portal")
 BOARDS = "/1/boards/"

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from conftest import CALLBACK, bot_id
 from pydantic import BaseModel
 from servicesync import Clock
 from servicesync.contract import Connector, ConnectorContext, WebhookRequest
@@ -24,6 +23,8 @@ from servicesync_trello import (
     TrelloConnector,
 )
 from servicesync_trello.fake import TrelloFake
+
+from conftest import CALLBACK, bot_id
 
 
 class TrelloHarness(ConformanceHarness):

@@ -6,8 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import bot_id
 from servicesync_trello.fake import TrelloFake
+
+from conftest import bot_id
 
 
 @pytest.fixture

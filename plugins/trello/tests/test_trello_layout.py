@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from conftest import make_connector
 from servicesync import VirtualClock
 from servicesync.contract import ActionResult
 from servicesync_sdk.testing import MemoryBudgets, MemoryPluginState
@@ -17,6 +16,8 @@ from servicesync_trello import (
     TrelloConnector,
 )
 from servicesync_trello.fake import TrelloFake
+
+from conftest import make_connector
 
 PHASES = ["Discovery", "Build", "Handover"]
 

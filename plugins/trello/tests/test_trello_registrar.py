@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import servicesync_trello.plugin
-from conftest import ConnectorFactory, bot_id
 from servicesync.config import Config, parse_config
 from servicesync.contract import Connector, RegisteredWebhook, WebhookRegistrar
 from servicesync.daemon import DaemonMetrics, LocalScheduler, SyncJobs
@@ -25,6 +24,8 @@ from servicesync.plugins import load_plugins
 from servicesync.store import Store
 from servicesync.store.testing import every_row
 from servicesync_trello.fake import TrelloFake
+
+from conftest import ConnectorFactory, bot_id
 
 PUBLIC_URL = "https://sync.example.test"
 HOOK_URL = f"{PUBLIC_URL}/webhooks/delivery"

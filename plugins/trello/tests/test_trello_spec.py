@@ -8,7 +8,6 @@ from datetime import date
 
 import httpx
 import pytest
-from conftest import CALLBACK, ConnectorFactory, bot_id
 from servicesync import VirtualClock
 from servicesync.contract import StreamState
 from servicesync_sdk.testing import Recorder as StreamRecorder
@@ -24,6 +23,8 @@ from servicesync_trello import (
 from servicesync_trello._registrar import TrelloWebhookRegistrar
 from servicesync_trello.fake import TrelloFake
 from trello_spec import Exchange, Recorder, check, exchanges_of, load_spec, operation
+
+from conftest import CALLBACK, ConnectorFactory, bot_id
 
 pytestmark = pytest.mark.shared
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import ConnectorFactory, bot_id
 from servicesync import VirtualClock
 from servicesync.contract import Record, StreamState
 from servicesync_sdk.testing import Recorder
@@ -17,6 +16,8 @@ from servicesync_trello import (
     milestone_progress,
 )
 from servicesync_trello.fake import TrelloFake
+
+from conftest import ConnectorFactory, bot_id
 
 
 def board_with_cards(fake: TrelloFake, count: int) -> tuple[str, list[str]]:

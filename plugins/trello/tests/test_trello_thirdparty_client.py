@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import bot_id
 from servicesync import SystemClock
 from servicesync_sdk.fakes import serve_in_thread
 from servicesync_trello.fake import TrelloFake
 from trello import TrelloClient
 from trello.member import Member
+
+from conftest import bot_id
 
 TRELLO = "https://api.trello.com"
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import servicesync_trello.plugin
-from conftest import bot_id
 from cryptography.fernet import Fernet
 from servicesync.cli import _app
 from servicesync.cli._app import app, build_app
@@ -30,6 +29,8 @@ from servicesync.store import KEY_ENV, Store, open_store
 from servicesync.store.testing import every_row
 from servicesync_trello.fake import TrelloFake
 from typer.testing import CliRunner, Result
+
+from conftest import bot_id
 
 PUBLIC_URL = "https://sync.example.test"
 

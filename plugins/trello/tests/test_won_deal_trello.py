@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import CALLBACK
 from servicesync.catalog import import_catalog, load_catalog_file
 from servicesync.config import parse_config
 from servicesync.contract import payload_hash
@@ -20,6 +19,8 @@ from servicesync_bitrix24.fake import factory as bitrix24_fake
 from servicesync_trello.fake import TrelloFake
 from servicesync_trello.fake import factory as trello_fake
 from sqlmodel import select
+
+from conftest import CALLBACK
 
 CONFIG = """
 [connections.crm]

@@ -53,6 +53,7 @@ target = "delivery"
 """
 
 PROJECTS = "/api/1.0/projects"
+BATCH = "/api/1.0/batch"
 
 
 class AsanaWorld:
@@ -153,6 +154,10 @@ async def test_won_deal_makes_one_staffed_asana_project_linked_to_the_deal(
     assert placed == {t.name: t.milestone for t in tasks if t.milestone}
     linked = await world.call("crm.deal.get", {"id": deal})
     assert linked["UF_CRM_SERVICESYNC_PROJECT"].endswith(f"/0/{project.gid}/list")
+    # Sections and tasks go ten to a /batch call: the milestones in one
+    # action, not one call each.
+    writes = world.asana.log.count(method="POST", route=BATCH)
+    assert writes == -(-len(milestones) // 10) + -(-len(project.tasks) // 10)
 
 
 async def test_won_deal_run_again_makes_nothing_twice(world: AsanaWorld) -> None:

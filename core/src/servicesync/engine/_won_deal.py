@@ -13,7 +13,8 @@ When a deal with a project is lost, or reopened after that, the flow's
 ``on_lost`` policy applies (see :mod:`servicesync.engine._lost_deal`).
 
 A delivery connector takes part by offering the actions ``create_project``,
-``create_milestone``, ``create_tasks`` and ``add_team`` (and ``mark_project``,
+``create_milestone`` (or ``create_milestones``, several in one call),
+``create_tasks`` and ``add_team`` (and ``mark_project``,
 ``unmark_project`` or ``archive_project`` for the ``on_lost`` policy that
 needs them); a CRM connector by offering ``set_deal_fields`` and
 ``add_deal_comment``.
@@ -150,20 +151,7 @@ class WonDealFlow:
         )
         project_key = project.external_id
         # Tasks name their milestone by what the delivery tool made of it.
-        milestone_ids: dict[str, str] = {}
-        for milestone in plan.milestones:
-            made = await self.act(
-                self.delivery,
-                self.flow.target,
-                "create_milestone",
-                f"{key}:milestone:{milestone.name}",
-                {
-                    "project_key": project_key,
-                    "name": milestone.name,
-                    "due": plan.start + timedelta(days=milestone.offset_days),
-                },
-            )
-            milestone_ids[milestone.name] = made.external_id
+        milestone_ids = await self._make_milestones(key, project_key, plan)
         tasks = [_task_spec(task, plan, milestone_ids) for task in plan.tasks]
         if tasks:
             await self.act(
@@ -186,6 +174,48 @@ class WonDealFlow:
         await self._write_back(key, deal_external_id, project, plan)
         failpoint("after_write_back")
         return project
+
+    async def _make_milestones(
+        self, key: str, project_key: str, plan: _Plan
+    ) -> dict[str, str]:
+        """Make the plan's milestones; return each one's id in the tool, by name.
+
+        A tool that makes several milestones in one call offers
+        ``create_milestones`` (its result's ``milestones`` maps each ``ref``
+        to an id); else each is made by ``create_milestone``.
+        """
+        specs = [
+            {
+                "ref": milestone.name,
+                "name": milestone.name,
+                "due": plan.start + timedelta(days=milestone.offset_days),
+            }
+            for milestone in plan.milestones
+        ]
+        if specs and "create_milestones" in self.delivery.actions():
+            made = await self.act(
+                self.delivery,
+                self.flow.target,
+                "create_milestones",
+                f"{key}:milestones",
+                {"project_key": project_key, "milestones": specs},
+            )
+            return {str(r): str(i) for r, i in made.data["milestones"].items()}
+        ids: dict[str, str] = {}
+        for spec in specs:
+            made = await self.act(
+                self.delivery,
+                self.flow.target,
+                "create_milestone",
+                f"{key}:milestone:{spec['name']}",
+                {
+                    "project_key": project_key,
+                    "name": spec["name"],
+                    "due": spec["due"],
+                },
+            )
+            ids[str(spec["name"])] = made.external_id
+        return ids
 
     async def act(
         self,

@@ -241,4 +241,9 @@ class CreateMilestones(Action[CreateMilestonesParams]):
         params: CreateMilestonesParams, by_name: dict[str, Any]
     ) -> ActionResult:
         refs = {m.ref: str(by_name[m.name]) for m in params.milestones}
-        return ActionResult(external_id=params.project_key, data={"sections": refs})
+        # ``milestones`` is what the won-deal flow reads; ``sections`` the
+        # plugin's own name for the same.
+        return ActionResult(
+            external_id=params.project_key,
+            data={"milestones": refs, "sections": refs},
+        )

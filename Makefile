@@ -34,7 +34,7 @@ demo: sync
 lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy core/src sdk/src plugins/trello/src plugins/asana/src
+	$(RUN) mypy core/src sdk/src plugins/bitrix24/src plugins/jira/src plugins/asana/src plugins/trello/src
 
 format: sync
 	$(RUN) ruff check --fix .

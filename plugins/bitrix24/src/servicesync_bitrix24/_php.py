@@ -55,7 +55,8 @@ def parse_query(text: str) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for raw_key, value in parse_qsl(text, keep_blank_values=True):
         _assign(root, raw_key, value)
-    return _listify(root)
+    # The root stays a mapping: only nested arrays become lists.
+    return {key: _listify(value) for key, value in root.items()}
 
 
 def _assign(root: dict[str, Any], raw_key: str, value: str) -> None:

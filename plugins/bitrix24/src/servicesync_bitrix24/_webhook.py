@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 from servicesync.contract import (
     RecordRef,
@@ -51,7 +52,7 @@ class Bitrix24WebhookHandler(WebhookHandler):
             WebhookRejected: no token is configured, or the delivery's differs.
         """
         form = parse_query(request.body.decode("utf-8", errors="replace"))
-        auth = form.get("auth") if isinstance(form.get("auth"), dict) else {}
+        auth = _mapping(form.get("auth"))
         given = str(auth.get("application_token", ""))
         if not self._token or not hmac.compare_digest(
             given.encode(), self._token.encode()
@@ -62,8 +63,8 @@ class Bitrix24WebhookHandler(WebhookHandler):
                 service="bitrix24",
             )
         event = str(form.get("event", "")).upper()
-        data = form.get("data") if isinstance(form.get("data"), dict) else {}
-        fields = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else {}
+        data = _mapping(form.get("data"))
+        fields = _mapping(data.get("FIELDS"))
         object_id = str(fields.get("ID", ""))
         handler = str(form.get("event_handler_id", ""))
         raw_key = f"{handler}:{event}:{object_id}:{form.get('ts', '')}"
@@ -71,3 +72,8 @@ class Bitrix24WebhookHandler(WebhookHandler):
         stream = event_stream(event)
         refs = [RecordRef(stream, object_id)] if stream and object_id else []
         return WebhookResponse(status=200, delivery_key=key, references=refs)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """Return ``value`` if the form decoded it to a mapping, else an empty one."""
+    return value if isinstance(value, dict) else {}

@@ -110,7 +110,8 @@ def funnel_stage(stage: Mapping[str, Any], position: int, process_count: int) ->
     The ``process`` stages of a pipeline, ``position`` of ``process_count``
     in sort order, spread over the six open funnel codes in order.
     """
-    extra = stage.get("EXTRA") if isinstance(stage.get("EXTRA"), Mapping) else {}
+    raw_extra = stage.get("EXTRA")
+    extra = raw_extra if isinstance(raw_extra, Mapping) else {}
     meaning = semantics_of(extra.get("SEMANTICS") or stage.get("SEMANTICS"))
     if meaning == "success":
         return "won"

@@ -101,7 +101,7 @@ def _compare(have: Any, wanted: Any, tz: timezone) -> int | None:
     left, right = sort_value(have, tz), sort_value(wanted, tz)
     if type(left) is not type(right):
         left, right = str(have), str(wanted)
-    return (left > right) - (left < right)
+    return int(left > right) - int(left < right)
 
 
 def _yn(value: Any) -> Any:

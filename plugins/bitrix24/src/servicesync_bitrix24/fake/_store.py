@@ -143,7 +143,7 @@ class PortalData:
 
     def add_category(self, name: str, sort: int = 200) -> int:
         """Add a deal pipeline with the default stages; return its id."""
-        cat_id = max(c["id"] for c in self.categories) + 1
+        cat_id = int(max(c["id"] for c in self.categories)) + 1
         self.categories.append(
             {"id": cat_id, "name": name, "sort": sort, "entityTypeId": 2,
              "isDefault": "N", "originId": "", "originatorId": ""}

@@ -159,11 +159,13 @@ def _predicate(name: str, op: str, values: list[Any]) -> Predicate:
         left, right = (_value(issue, name), values[0])
         if name == "id":
             right = int(right)
-        return {
-            ">": left > right,
-            ">=": left >= right,
-            "<": left < right,
-            "<=": left <= right,
-        }[op]
+        return bool(
+            {
+                ">": left > right,
+                ">=": left >= right,
+                "<": left < right,
+                "<=": left <= right,
+            }[op]
+        )
 
     return check

@@ -47,7 +47,7 @@ test-fast: sync
 	$(RUN) pytest -n 2 --dist loadgroup -x $(PYTEST_ARGS)
 
 bench: sync
-	$(RUN) python -m benchmarks
+	$(RUN) python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -65,37 +65,8 @@ SYNC_TIMEOUT = 90.0
 WON_STAGE = "EXECUTING"
 SOAK_ENV = "SERVICESYNC_CRASH_SOAK"
 
-CONFIG = """\
-[store]
-url = "${{CRASH_STORE_URL}}"
-
-[connections.crm]
-plugin = "bitrix24"
-[connections.crm.settings]
-portal_url = "{crm_url}"
-webhook_url = "${{CRASH_BITRIX24_WEBHOOK_URL}}"
-[connections.crm.mapping.fields]
-UF_CRM_SERVICE = "service"
-[connections.crm.mapping.values.stage]
-NEW = "acquaintance"
-PREPARATION = "proposal"
-PREPAYMENT_INVOICE = "negotiation"
-EXECUTING = "contract_signed"
-FINAL_INVOICE = "contract_signed"
-
-[connections.delivery]
-plugin = "jira"
-[connections.delivery.settings]
-site_url = "{jira_url}"
-email = "admin@example.com"
-api_token = "${{CRASH_JIRA_API_TOKEN}}"
-
-[flows.won_deal]
-type = "won_deal"
-source = "crm"
-target = "delivery"
-on_stage = "contract_signed"
-"""
+#: The config ``make demo`` runs, filled in with the fakes and the store.
+DEMO_CONFIG = Path(__file__).parents[1] / "demo" / "servicesync.toml"
 
 #: Each failpoint at its first reach, and ``after_remote_create`` also at the
 #: task bulk create (its 4th reach) and the deal's comment (its 7th and last):
@@ -516,11 +487,13 @@ def world(
         for fake in (crm_fake, jira_fake):
             stack.callback(launcher.stop, fake)
         launcher.env = env | {
-            "CRASH_STORE_URL": url,
-            "CRASH_BITRIX24_WEBHOOK_URL": crm_fake.credentials["webhook_url"],
-            "CRASH_JIRA_API_TOKEN": jira_fake.credentials["token:admin@example.com"],
+            "DEMO_BITRIX24_WEBHOOK_URL": crm_fake.credentials["webhook_url"],
+            "DEMO_BITRIX24_APP_TOKEN": "crash-test-event-token",
+            "DEMO_JIRA_API_TOKEN": jira_fake.credentials["token:admin@example.com"],
         }
-        config = CONFIG.format(crm_url=crm_fake.base_url, jira_url=jira_fake.base_url)
+        config = DEMO_CONFIG.read_text(encoding="utf-8").format(
+            crm_url=crm_fake.base_url, jira_url=jira_fake.base_url, store_url=url
+        )
         (workdir / "servicesync.toml").write_text(config)
         imported = launcher.run(
             "-c", "servicesync.toml", "catalog", "import", str(CATALOG)

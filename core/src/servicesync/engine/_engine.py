@@ -22,9 +22,8 @@ from servicesync.contract import (
 from servicesync.domain import Deal, Milestone, Project, ProjectMember
 from servicesync.engine._outbox import Dispatcher, Handler
 from servicesync.engine._preview import PreviewState
-from servicesync.engine._runner import DEAL_STAGE_CHANGED, StreamCounts
+from servicesync.engine._runner import DEAL_STAGE_CHANGED, StreamCounts, StreamRunner
 from servicesync.engine._two_way import DELIVERY_DATE_SLIPPED, TwoWay
-from servicesync.engine._watch import WatchingRunner
 from servicesync.engine._webhooks import take_delivery
 from servicesync.engine._won_deal import PROJECT_CREATED, WonDealFlow
 from servicesync.errors import ConfigError
@@ -202,8 +201,7 @@ class Engine:
         )
         report = SyncReport()
         for name in names:
-            runner = WatchingRunner(
-                self.two_way.watcher,
+            runner = StreamRunner(
                 self.store,
                 name,
                 self.connector(name, dry_run=dry_run),
@@ -212,6 +210,7 @@ class Engine:
                 progress=_per_connection(name, progress),
                 trigger=trigger,
                 worker=worker,
+                on_page=self.two_way.watcher.take,
             )
             for stream in self.connector(name, dry_run=dry_run).streams():
                 counts = await runner.run(
@@ -238,13 +237,13 @@ class Engine:
             WebhookRejected: the delivery failed its check (answer with the
                 error's ``status``); nothing changed.
         """
-        runner = WatchingRunner(
-            self.two_way.watcher,
+        runner = StreamRunner(
             self.store,
             connection,
             self.connector(connection),
             self.config.connection(connection),
             consumers=self.consumers,
+            on_page=self.two_way.watcher.take,
         )
         return await take_delivery(runner, request)
 

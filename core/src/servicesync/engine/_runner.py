@@ -80,6 +80,9 @@ class StreamRunner:
         trigger: what started the run (``schedule``, ``webhook:KEY``, ...),
             kept in the run history.
         worker: the process that runs it, kept in the run history.
+        on_page: shown the connection's name, the stream and each page's
+            records before the page is taken in (not in a dry run); the
+            two-way flows keep what they need of delivery records this way.
     """
 
     def __init__(
@@ -93,8 +96,10 @@ class StreamRunner:
         progress: Callable[[str, int], None] | None = None,
         trigger: str | None = None,
         worker: str | None = None,
+        on_page: Callable[[str, Stream, Sequence[Record]], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_page = on_page
         self.trigger = trigger
         self.worker = worker
         self.name = name
@@ -127,7 +132,9 @@ class StreamRunner:
         try:
             async for page in stream.read(state):
                 failpoint("after_page_read")
-                counts.add(self._take(stream, page, baseline=baseline, dry_run=dry_run))
+                counts.add(
+                    self.take_page(stream, page, baseline=baseline, dry_run=dry_run)
+                )
                 if self.progress:
                     self.progress(stream.name, len(page.records))
                 failpoint("after_page_commit")
@@ -147,9 +154,16 @@ class StreamRunner:
             self.store.finish_run(run_id, "ok", counts.for_store())
         return counts
 
-    def _take(
+    def take_page(
         self, stream: Stream, page: Page, *, baseline: bool, dry_run: bool
     ) -> StreamCounts:
+        """Take one page in, in one transaction with its state; return the counts.
+
+        A run calls this for each page it reads; a webhook's re-read of
+        single records does too, with a page that keeps the stream's state.
+        """
+        if self.on_page is not None and not dry_run:
+            self.on_page(self.name, stream, page.records)
         counts = StreamCounts(read=len(page.records), pages=1)
         with self.store.transaction() as tx:
             changed = self.store.changed_records(

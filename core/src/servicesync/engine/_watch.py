@@ -11,8 +11,8 @@ sum over all its tasks. So, before the runner takes a page in, the
 * of a CRM connection that a two-way flow reads from, the deal fields the
   flow names in ``deal_fields``, for deals that have a project.
 
-Pages reach it through :class:`WatchingRunner`, on a sync and on a webhook's
-re-read alike. It writes in a transaction of its own, before the runner
+Pages reach it through the runner's ``on_page`` hook, on a sync and on a
+webhook's re-read alike. It writes in a transaction of its own, before the runner
 commits the page: if the process dies in between, the page is read again and
 the same rows are written again, which changes nothing.
 """
@@ -27,16 +27,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from servicesync.config import Config, FlowConfig
-from servicesync.contract import Connector, Page, Record, Stream
+from servicesync.contract import Connector, Record, Stream
 from servicesync.domain import Project
 from servicesync.engine._delivery_view import DeliveryItem, DeliveryView, item_to_data
-from servicesync.engine._runner import StreamCounts, StreamRunner
 from servicesync.store import Store
 from servicesync.store._bases import drop_records, keep_records, kept_data
 from servicesync.store._dialect import table_of
 from servicesync.store._links import find_links
 
-__all__ = ["Watcher", "WatchingRunner", "two_way_flows"]
+__all__ = ["Watcher", "two_way_flows"]
 
 logger = logging.getLogger(__name__)
 
@@ -217,26 +216,3 @@ def _deals_with_projects(tx: sa.Connection, deal_ids: list[str]) -> set[str]:
         sa.select(PROJECTS.c.deal_id).where(PROJECTS.c.deal_id.in_(deal_ids))
     )
     return {row[0] for row in rows}
-
-
-class WatchingRunner(StreamRunner):
-    """A stream runner that shows each page to the :class:`Watcher` first.
-
-    Args:
-        watcher: the watcher to show pages to.
-        *args: what :class:`StreamRunner` takes.
-        **kwargs: what :class:`StreamRunner` takes.
-    """
-
-    def __init__(self, watcher: Watcher, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.watcher = watcher
-
-    def _take(
-        self, stream: Stream, page: Page, *args: Any, **kwargs: Any
-    ) -> StreamCounts:
-        # Both a sync's pages and a webhook's re-read records pass through
-        # here; a dry run keeps nothing.
-        if not kwargs.get("dry_run"):
-            self.watcher.take(self.name, stream, page.records)
-        return super()._take(stream, page, *args, **kwargs)

@@ -101,7 +101,7 @@ async def _reread_stream(
     baseline = state.cursor is None and not state.in_window
     # The page keeps the stream where it stands: only a run moves a cursor.
     page = Page(records, state)
-    return runner._take(stream, page, baseline=baseline, dry_run=False)
+    return runner.take_page(stream, page, baseline=baseline, dry_run=False)
 
 
 def _ids_by_stream(references: Sequence[RecordRef]) -> dict[str, list[str]]:

@@ -9,7 +9,6 @@ only the tasks still missing are sent again.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 from servicesync.contract import Action, ActionResult
 from servicesync.dedup import dedup_token, find_token, marker
 from servicesync.errors import RetryableError
+from servicesync_sdk.base import CreatedItems
 
 from servicesync_asana._client import BATCH_SIZE, BatchAnswer, fields
 
@@ -77,22 +77,23 @@ class CreateTasks(Action[CreateTasksParams]):
 
     def __init__(self, connector: AsanaConnector) -> None:
         self.connector = connector
+        self.created = CreatedItems(connector.context.state, "tasks")
 
     async def find(
         self, dedup_key: str, params: CreateTasksParams
     ) -> ActionResult | None:
-        known = self._known(dedup_key)
+        known = self.created.get(dedup_key)
         if any(t.ref not in known for t in params.tasks):
             known.update(
                 await self._reconcile(dedup_key, params.project_key, params.tasks)
             )
-            self._save(dedup_key, known)
+            self.created.put(dedup_key, known)
         if all(t.ref in known for t in params.tasks):
             return self._result(params.project_key, known, {}, {})
         return None
 
     async def execute(self, dedup_key: str, params: CreateTasksParams) -> ActionResult:
-        known = self._known(dedup_key)
+        known = self.created.get(dedup_key)
         pending = [t for t in params.tasks if t.ref not in known]
         sections = await self._sections(params.project_key, pending)
         outcome = _Outcome(created=known)
@@ -105,7 +106,7 @@ class CreateTasks(Action[CreateTasksParams]):
                 await self._send(
                     dedup_key, params.project_key, chunk, sections, outcome
                 )
-                self._save(dedup_key, outcome.created)
+                self.created.put(dedup_key, outcome.created)
             pending = await self._settle(dedup_key, params.project_key, outcome)
         for task in pending:
             outcome.failed[task.ref] = "Asana's answer was lost and the task not found."
@@ -121,7 +122,7 @@ class CreateTasks(Action[CreateTasksParams]):
         if unknown:
             found = await self._reconcile(dedup_key, project, unknown)
             outcome.created.update(found)
-            self._save(dedup_key, outcome.created)
+            self.created.put(dedup_key, outcome.created)
             unknown = [t for t in unknown if t.ref not in found]
         return unknown + outcome.retry
 
@@ -222,16 +223,6 @@ class CreateTasks(Action[CreateTasksParams]):
     @staticmethod
     def _token(dedup_key: str, task: TaskSpec) -> str:
         return dedup_token(f"{dedup_key}/{task.ref}")
-
-    def _state_key(self, dedup_key: str) -> str:
-        return f"tasks:{dedup_token(dedup_key)}"
-
-    def _known(self, dedup_key: str) -> dict[str, str]:
-        raw = self.connector.context.state.get(self._state_key(dedup_key))
-        return dict(json.loads(raw)) if raw else {}
-
-    def _save(self, dedup_key: str, known: dict[str, str]) -> None:
-        self.connector.context.state.put(self._state_key(dedup_key), json.dumps(known))
 
     @staticmethod
     def _result(

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from servicesync.contract import Action, ActionResult
 from servicesync.errors import ServiceUnavailable
+from servicesync_sdk.base import CreatedItems
 
 from servicesync_jira._client import API
 from servicesync_jira._epics import place
 from servicesync_jira._errors import error_text
-from servicesync_jira._keys import dedup_token, issue_label
+from servicesync_jira._keys import issue_label
 
 if TYPE_CHECKING:
     from servicesync_jira._connector import JiraConnector
@@ -64,30 +65,31 @@ class CreateTasks(Action[CreateTasksParams]):
 
     def __init__(self, connector: JiraConnector) -> None:
         self.connector = connector
+        self.created = CreatedItems(connector.context.state, "tasks")
 
     async def find(
         self, dedup_key: str, params: CreateTasksParams
     ) -> ActionResult | None:
-        known = self._known(dedup_key)
+        known = self.created.get(dedup_key)
         missing = {
             self._label(dedup_key, t): t.ref for t in params.tasks if t.ref not in known
         }
         if missing:
             found = await self.reconcile(params.project_key, list(missing))
             known.update({missing[label]: key for label, key in found.items()})
-            self._save(dedup_key, known)
+            self.created.put(dedup_key, known)
         if all(t.ref in known for t in params.tasks):
             return self._result(params.project_key, known, {})
         return None
 
     async def execute(self, dedup_key: str, params: CreateTasksParams) -> ActionResult:
-        known = self._known(dedup_key)
+        known = self.created.get(dedup_key)
         failed: dict[str, str] = {}
         pending = [t for t in params.tasks if t.ref not in known]
         for start in range(0, len(pending), BULK_SIZE):
             chunk = pending[start : start + BULK_SIZE]
             await self._send_chunk(dedup_key, params.project_key, chunk, known, failed)
-            self._save(dedup_key, known)
+            self.created.put(dedup_key, known)
         return self._result(params.project_key, known, failed)
 
     async def _send_chunk(
@@ -109,7 +111,7 @@ class CreateTasks(Action[CreateTasksParams]):
             labels = {self._label(dedup_key, t): t for t in chunk}
             found = await self.reconcile(project_key, list(labels))
             known.update({labels[label].ref: key for label, key in found.items()})
-            self._save(dedup_key, known)
+            self.created.put(dedup_key, known)
             for task in chunk:
                 if task.ref not in known:
                     await self._send_one(dedup_key, project_key, task, known, failed)
@@ -247,16 +249,6 @@ class CreateTasks(Action[CreateTasksParams]):
     @staticmethod
     def _label(dedup_key: str, task: TaskSpec) -> str:
         return issue_label(f"{dedup_key}/{task.ref}")
-
-    def _state_key(self, dedup_key: str) -> str:
-        return f"tasks:{dedup_token(dedup_key)}"
-
-    def _known(self, dedup_key: str) -> dict[str, str]:
-        raw = self.connector.context.state.get(self._state_key(dedup_key))
-        return dict(json.loads(raw)) if raw else {}
-
-    def _save(self, dedup_key: str, known: dict[str, str]) -> None:
-        self.connector.context.state.put(self._state_key(dedup_key), json.dumps(known))
 
     def _result(
         self, project_key: str, known: dict[str, str], failed: dict[str, str]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ from pydantic import BaseModel
 from servicesync.contract import Action, ActionResult
 from servicesync.dedup import dedup_token, find_token, marker
 from servicesync.errors import RetryableError
+from servicesync_sdk.base import CreatedItems
 
 from servicesync_trello._errors import error_text, malformed, raise_for_status
 from servicesync_trello._ids import is_id
@@ -64,25 +64,26 @@ class CreateTasks(Action[CreateTasksParams]):
 
     def __init__(self, connector: TrelloConnector) -> None:
         self.connector = connector
+        self.created = CreatedItems(connector.context.state, "cards")
 
     async def find(
         self, dedup_key: str, params: CreateTasksParams
     ) -> ActionResult | None:
-        known = self._known(dedup_key)
+        known = self.created.get(dedup_key)
         if any(t.ref not in known for t in params.tasks):
             on_board = await self._marked_cards(params.project_key)
             for task in params.tasks:
                 card_id = on_board.get(self._token(dedup_key, task))
                 if card_id is not None:
                     known[task.ref] = card_id
-            self._save(dedup_key, known)
+            self.created.put(dedup_key, known)
         if all(t.ref in known for t in params.tasks):
             return self._result(params.project_key, known, {})
         return None
 
     async def execute(self, dedup_key: str, params: CreateTasksParams) -> ActionResult:
         board = params.project_key
-        known = self._known(dedup_key)
+        known = self.created.get(dedup_key)
         failed: dict[str, str] = {}
         pending = [t for t in params.tasks if t.ref not in known]
         lists = await self._lists_for(board, pending)
@@ -112,7 +113,7 @@ class CreateTasks(Action[CreateTasksParams]):
             failed[task.ref] = str(exc)
             return
         known[task.ref] = str(card["id"])
-        self._save(dedup_key, known)
+        self.created.put(dedup_key, known)
 
     async def _recover(
         self,
@@ -134,7 +135,7 @@ class CreateTasks(Action[CreateTasksParams]):
             found = listing.get(self._token(dedup_key, task))
             if found is not None:
                 known[task.ref] = found
-                self._save(dedup_key, known)
+                self.created.put(dedup_key, known)
             else:
                 await self._send(dedup_key, task, body, known, failed)
 
@@ -207,16 +208,6 @@ class CreateTasks(Action[CreateTasksParams]):
     @staticmethod
     def _token(dedup_key: str, task: TaskSpec) -> str:
         return dedup_token(f"{dedup_key}/{task.ref}")
-
-    def _state_key(self, dedup_key: str) -> str:
-        return f"cards:{dedup_token(dedup_key)}"
-
-    def _known(self, dedup_key: str) -> dict[str, str]:
-        raw = self.connector.context.state.get(self._state_key(dedup_key))
-        return dict(json.loads(raw)) if raw else {}
-
-    def _save(self, dedup_key: str, known: dict[str, str]) -> None:
-        self.connector.context.state.put(self._state_key(dedup_key), json.dumps(known))
 
     @staticmethod
     def _result(

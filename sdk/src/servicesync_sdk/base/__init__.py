@@ -3,7 +3,8 @@
 * :class:`WindowedStream`: a list filtered by change time, read window by
   window with resume points and hashed records.
 * :class:`FindOrCreateAction`: a create that finds what an earlier attempt
-  with the same deduplication key made.
+  with the same deduplication key made; :class:`CreatedItems` remembers
+  what a bulk create has made so far.
 * :class:`SignedWebhookHandler` with the usual proofs (:class:`HmacSignature`,
   :class:`SharedToken`) and handshakes (:class:`EchoSecretHandshake`,
   :class:`ValidationCodeHandshake`).
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 from servicesync_sdk.base._action import FindOrCreateAction
+from servicesync_sdk.base._created import CreatedItems
 from servicesync_sdk.base._schemes import (
     EchoSecretHandshake,
     Handshake,
@@ -25,6 +27,7 @@ from servicesync_sdk.base._webhook import SignedWebhookHandler
 
 __all__ = [
     "Batch",
+    "CreatedItems",
     "EchoSecretHandshake",
     "FindOrCreateAction",
     "Handshake",

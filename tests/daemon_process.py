@@ -10,7 +10,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
 
@@ -59,6 +63,35 @@ class DaemonProcess:
             f"the daemon never logged {wanted.pattern!r}; it logged:\n"
             + "".join(self.lines[-40:])
         )
+
+    def health(self) -> dict[str, Any]:
+        """Return what the daemon's health endpoint answers."""
+        response = httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=10)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait_until_idle(
+        self, senders_settled: Callable[[], bool], timeout: float = 120
+    ) -> None:
+        """Wait until nothing is on its way to the daemon and it has no work.
+
+        Idle means: the services' webhooks have all been answered, and the
+        daemon runs no sync and has none waiting; seen twice in a row, so a
+        delivery answered between two looks is not missed.
+        """
+        deadline = time.monotonic() + timeout
+        calm = 0
+        while calm < 2:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the daemon never went idle; health says {self.health()}; "
+                    "it logged:\n" + "".join(self.lines[-40:])
+                )
+            time.sleep(0.2)
+            work = self.health()["work"]
+            idle = senders_settled() and not work["running"] and not work["waiting"]
+            calm = calm + 1 if idle else 0
 
     def terminate(self, timeout: float = 30) -> int:
         """Send SIGTERM and wait for the exit; return the exit code."""

@@ -104,13 +104,17 @@ def test_three_daemons_share_the_work_and_take_over_a_dead_one(
         victim = _busy_daemon(daemons)
         victim.kill()
         time.sleep(RUN_AFTER_KILL)
-        codes = [d.terminate() for d in daemons if d is not victim]
+        survivors = [d for d in daemons if d is not victim]
+        work = survivors[0].health()["work"]
+        codes = [d.terminate() for d in survivors]
     finally:
         for daemon in daemons:
             if daemon.process.poll() is None:
                 daemon.kill()
 
     assert codes == [0, 0]
+    # Health reads the shared queue: syncs of every 2 s wait at most one each.
+    assert set(work) == {"running", "waiting"} and work["waiting"] in (0, 1), work
     jobs = _query(
         schema_url,
         "SELECT id, task_name, status, attempts FROM procrastinate_jobs "

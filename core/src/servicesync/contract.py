@@ -270,6 +270,11 @@ class WebhookResponse:
         delivery_key: identifies the delivery, so a replay is recognised;
             ``None`` for a handshake that carries no event.
         references: records to re-read because of this delivery.
+        key_may_repeat: the service names no event id, so two distinct
+            changes can share a key (events stamped to the second, say).
+            A repeated key then still leads to a re-read, which is
+            harmless: reading a record again changes nothing that did not
+            change.
     """
 
     status: int = 200
@@ -277,6 +282,7 @@ class WebhookResponse:
     headers: Mapping[str, str] = field(default_factory=dict)
     delivery_key: str | None = None
     references: Sequence[RecordRef] = ()
+    key_may_repeat: bool = False
 
 
 class WebhookHandler(ABC):

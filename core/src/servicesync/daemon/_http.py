@@ -4,7 +4,9 @@
 connection's own handler, which verifies it (signature, token, handshake).
 A verified delivery is recorded by its delivery key before it is answered,
 so a replay has no second effect, and a sync of the connection is queued;
-the answer does not wait for the sync. A forged delivery is answered 401
+the answer does not wait for the sync. Where the service's keys may repeat
+for distinct changes, a repeated key queues a sync too: reading again what
+did not change writes nothing. A forged delivery is answered 401
 and changes nothing.
 """
 
@@ -61,16 +63,15 @@ def build_http_app(
             jobs.metrics.webhook(connection, "rejected")
             logger.warning("Webhook for %r rejected: %s", connection, exc)
             return JSONResponse({"error": "rejected"}, status_code=401)
-        if answer.delivery_key is not None:
-            if jobs.store.record_receipt(connection, answer.delivery_key):
-                jobs.metrics.webhook(connection, "accepted")
-                await scheduler.request(connection, f"webhook:{answer.delivery_key}")
+        key = answer.delivery_key
+        if key is not None:
+            first = jobs.store.record_receipt(connection, key)
+            jobs.metrics.webhook(connection, "accepted" if first else "replayed")
+            if first or answer.key_may_repeat:
+                await scheduler.request(connection, f"webhook:{key}")
             else:
-                jobs.metrics.webhook(connection, "replayed")
                 logger.info(
-                    "Webhook %s for %r was seen before; nothing to do.",
-                    answer.delivery_key,
-                    connection,
+                    "Webhook %s for %r was seen before; nothing to do.", key, connection
                 )
         return Response(
             answer.body, status_code=answer.status, headers=dict(answer.headers)
@@ -85,6 +86,10 @@ def build_http_app(
         body: dict[str, Any] = {
             "status": "ok",
             "worker": jobs.worker,
+            "work": {
+                "running": sorted(jobs.running),
+                "waiting": await scheduler.waiting(),
+            },
             "connections": {
                 name: {
                     "enabled": settings.enabled,

@@ -51,6 +51,10 @@ class Scheduler(Protocol):
         """Run syncs until ``stopping`` is set, then finish or checkpoint."""
         ...
 
+    async def waiting(self) -> int:
+        """Return how many jobs are asked for and not started yet."""
+        ...
+
 
 class SyncJobs:
     """Runs a connection's sync for a scheduler, one engine per process.
@@ -76,6 +80,8 @@ class SyncJobs:
         self.store = store
         self.metrics = metrics
         self.worker = worker_name()
+        #: The connections this process is syncing right now.
+        self.running: set[str] = set()
         self.engine = Engine(config, store, plugins, transports=transports)
 
     def scheduled(self) -> dict[str, str]:
@@ -101,6 +107,7 @@ class SyncJobs:
             self.metrics.run_finished(connection, "paused")
             return "paused"
         logger.info("Sync of %r starts (%s).", connection, trigger)
+        self.running.add(connection)
         try:
             report = await self.engine.sync(
                 connection, trigger=trigger, worker=self.worker
@@ -110,6 +117,7 @@ class SyncJobs:
             self.metrics.run_finished(connection, "failed")
             return "failed"
         finally:
+            self.running.discard(connection)
             self._count_calls(connection)
         for key, counts in report.streams.items():
             self.metrics.records(key, counts)

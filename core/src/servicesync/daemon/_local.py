@@ -51,6 +51,10 @@ class LocalScheduler:
         """Queue a sync of ``connection``; it runs after those already queued."""
         await self._queue.put((connection, trigger))
 
+    async def waiting(self) -> int:
+        """Return how many jobs wait in this process's queue."""
+        return self._queue.qsize()
+
     async def run(self, stopping: asyncio.Event) -> None:
         """Fire schedules and run queued syncs until ``stopping`` is set."""
         tickers = [

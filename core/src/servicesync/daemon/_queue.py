@@ -124,6 +124,15 @@ class QueueScheduler:
             connection=connection, trigger=trigger
         )
 
+    async def waiting(self) -> int:
+        """Return how many syncs wait in the queue, for the whole fleet."""
+        manager = self.app.job_manager
+        waiting = 0
+        for task in (SYNC_TASK, SCHEDULED_SYNC_TASK):
+            todo = await manager.list_jobs_async(task=task, status="todo")
+            waiting += len(list(todo))
+        return waiting
+
     async def sweep(self) -> int:
         """Queue again the jobs of daemons that stopped sending heartbeats."""
         manager = self.app.job_manager

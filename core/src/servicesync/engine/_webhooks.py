@@ -4,7 +4,9 @@ A delivery is only a hint that records changed: its body is never trusted as
 data. Once the connector's handler has verified it, the delivery key is
 recorded so that a replay is answered and ignored, and the records the
 delivery names are read again through their stream and saved exactly as a
-sync saves a page, hashes, events and all.
+sync saves a page, hashes, events and all. Where the service's keys may
+repeat for distinct changes, a repeated key is read again too: reading what
+did not change writes nothing.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ async def take_delivery(
 
     if response.delivery_key is None:
         return response
-    if not runner.store.record_receipt(runner.name, response.delivery_key):
+    first = runner.store.record_receipt(runner.name, response.delivery_key)
+    if not first and not response.key_may_repeat:
         logger.info(
             "Delivery %s to %s was taken in before; ignored.",
             response.delivery_key,

@@ -71,7 +71,11 @@ class Bitrix24WebhookHandler(WebhookHandler):
         key = hashlib.sha256(raw_key.encode()).hexdigest()
         stream = event_stream(event)
         refs = [RecordRef(stream, object_id)] if stream and object_id else []
-        return WebhookResponse(status=200, delivery_key=key, references=refs)
+        # Bitrix24 stamps events to the second and names no event id: two
+        # changes of one deal within a second carry the same key.
+        return WebhookResponse(
+            status=200, delivery_key=key, references=refs, key_may_repeat=True
+        )
 
 
 def _mapping(value: Any) -> dict[str, Any]:

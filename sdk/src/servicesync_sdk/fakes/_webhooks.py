@@ -268,6 +268,12 @@ class WebhookSender:
         #: Deliver queued webhooks as soon as they are emitted (when served).
         self.auto_deliver = False
         self._tasks: set[asyncio.Task[list[WebhookDelivery]]] = set()
+        self._sending = 0
+
+    @property
+    def settled(self) -> bool:
+        """Whether every webhook emitted so far has been answered or has failed."""
+        return not self.pending and self._sending == 0
 
     def subscribe(
         self,
@@ -323,6 +329,7 @@ class WebhookSender:
         )
         status: int | None = None
         error: str | None = None
+        self._sending += 1
         try:
             async with self._client(subscription) as client:
                 response = await client.post(
@@ -337,6 +344,8 @@ class WebhookSender:
                 subscription.id,
                 error,
             )
+        finally:
+            self._sending -= 1
         delivery = WebhookDelivery(
             subscription, event, signed.headers, signed.body, status, error
         )

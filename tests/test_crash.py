@@ -556,6 +556,7 @@ def test_unbroken_sync_makes_one_staffed_linked_project(reference: Outcome) -> N
             ("deal-link", "confirmed"),
             ("milestone:Findings report", "confirmed"),
             ("milestone:Kick-off", "confirmed"),
+            ("plan", "confirmed"),
             ("project", "confirmed"),
             ("tasks", "confirmed"),
             ("team", "confirmed"),

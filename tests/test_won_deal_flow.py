@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,8 @@ import httpx
 import pytest
 from servicesync.catalog import import_catalog, load_catalog_file
 from servicesync.config import parse_config
-from servicesync.domain import Expert, Project, ProjectMember
-from servicesync.engine import Engine
+from servicesync.domain import Deal, Expert, Milestone, Project, ProjectMember
+from servicesync.engine import Engine, WonDealFlow
 from servicesync.plugins import load_plugins
 from servicesync.store import Store
 from servicesync_bitrix24.fake import factory as bitrix24_fake
@@ -185,3 +186,51 @@ async def test_won_deal_tasks_are_made_in_their_milestones(world: World) -> None
         "Maturity scoring": ["Findings report"],
         "Findings workshop": ["Findings report"],
     }
+
+
+async def test_a_retry_keeps_the_team_and_dates_the_first_attempt_gave_jira(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jira got its team and milestones; the process died before saving them."""
+    deal = await world.add_deal("Initech: data audit")
+    await world.engine.sync()
+    await world.call(
+        "crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "EXECUTING"}}
+    )
+    flow = world.engine.flows()[0]
+    save = WonDealFlow._save_project
+    day_one = world.store.now().date()
+
+    def die(*_args: Any) -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(WonDealFlow, "_save_project", die)
+    await world.engine.sync()
+    monkeypatch.setattr(WonDealFlow, "_save_project", save)
+    with world.store.session() as session:
+        deal_id = session.exec(select(Deal.id)).one()
+    first = world.store.journal_find(f"won_deal:{deal_id}:team")
+    assert first is not None and first.status == "confirmed"
+    given = set(first.params["emails"])
+    # Before the retry, a day goes by and the team Jira got is fully booked.
+    world.store.clock.advance(86_400)
+    with world.store.session() as session:
+        for expert in session.exec(select(Expert)):
+            if expert.email in given:
+                expert.weekly_capacity_hours = Decimal(0)
+                session.add(expert)
+        session.commit()
+
+    await flow.run(deal_id, deal)
+
+    with world.store.session() as session:
+        project = session.exec(select(Project)).one()
+        members = session.exec(select(Expert.email).join(ProjectMember)).all()
+        due = sorted(m.due_date for m in session.exec(select(Milestone)))
+    made = world.store.journal_find(f"won_deal:{deal_id}:project")
+    assert made is not None and made.result is not None
+    versions = world.jira.site.project_versions(made.result["external_id"])
+    assert set(members) == given
+    assert project.start_date == day_one
+    assert [d.isoformat() for d in due] == sorted(v["releaseDate"] for v in versions)
+    assert world.projects_in_jira() == 1

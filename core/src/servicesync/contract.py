@@ -206,11 +206,19 @@ class Stream(ABC):
 
 
 class ActionResult(BaseModel):
-    """What an action created or changed in the service."""
+    """What an action created or changed in the service.
+
+    Attributes:
+        failed: the parts of the action that did not take, each item's
+            ``ref`` with the service's reason. An action with failures is
+            not confirmed: the next attempt asks :meth:`Action.find` for what
+            was made and sends only the rest.
+    """
 
     external_id: str
     url: str | None = None
     data: dict[str, Any] = {}
+    failed: dict[str, str] = {}
 
 
 P = TypeVar("P", bound=BaseModel)

@@ -76,7 +76,7 @@ async def test_provision_creates_every_task_once_with_its_milestone(
     assert len({i["fields"]["labels"][0] for i in issues}) == 40
     assert all(len(i["fields"]["fixVersions"]) == 1 for i in issues)
     assert all(i["fields"]["assignee"] for i in issues)
-    assert result.tasks.data["failed"] == {}
+    assert result.tasks.failed == {}
 
 
 async def test_provision_hidden_email_reported_unresolved(

@@ -130,7 +130,7 @@ async def test_create_tasks_lost_card_answer_found_without_duplicate(
     )
 
     assert len(result.data["created"]) == 10
-    assert result.data["failed"] == {}
+    assert result.failed == {}
     assert len(fake.state.cards) == 10
     assert fake.log.count(method="GET", route="/1/boards/{id}/cards/{filter}") == 1
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from servicesync.contract import Action, ActionResult
 from servicesync.engine._failpoints import failpoint
-from servicesync.errors import FatalError
+from servicesync.errors import ConnectorError, FatalError
 from servicesync.store import Store
 
 __all__ = ["perform"]
@@ -34,8 +34,9 @@ async def perform(
     """Run ``action`` once for ``dedup_key``, however often this is called.
 
     Raises:
-        ConnectorError: the write failed. After a retryable failure the entry
-            stays pending, so the next call looks for the object first.
+        ConnectorError: the write failed, or some of its items did. After
+            a retryable failure, or a partial one, the entry stays pending,
+            so the next call looks for what was made first.
     """
     entry = store.journal_begin(
         dedup_key, connection, action.name, params.model_dump(mode="json")
@@ -58,6 +59,18 @@ async def perform(
         store.journal_fail(dedup_key, str(exc))
         raise
     failpoint("after_remote_create")
+    if result.failed:
+        # Left pending: the next attempt finds what was made, sends the rest.
+        raise ConnectorError(_partly_done(action.name, dedup_key, result.failed))
     store.journal_confirm(dedup_key, result.model_dump(mode="json"))
     failpoint("after_journal_confirm")
     return result
+
+
+def _partly_done(action: str, dedup_key: str, failed: dict[str, str]) -> str:
+    shown = "; ".join(f"{ref}: {why}" for ref, why in sorted(failed.items())[:5])
+    more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
+    return (
+        f"{action} {dedup_key}: {len(failed)} items failed{more}: {shown}. "
+        "What was made is kept; the next attempt sends only the rest."
+    )

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 __all__ = ["Candidate", "Pick", "RoleNeed", "TeamChoice", "choose_team"]
 
@@ -103,6 +104,15 @@ class TeamChoice:
             "passed_over": [vars(p) for p in self.passed_over],
             "unfilled": list(self.unfilled),
         }
+
+    @classmethod
+    def from_explanation(cls, data: Mapping[str, Any]) -> TeamChoice:
+        """Return the choice that :meth:`explanation` turned into ``data``."""
+        return cls(
+            members=[Pick(**pick) for pick in data.get("members", ())],
+            passed_over=[Pick(**pick) for pick in data.get("passed_over", ())],
+            unfilled=[str(role) for role in data.get("unfilled", ())],
+        )
 
 
 def choose_team(

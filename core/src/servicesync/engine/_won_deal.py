@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -137,7 +137,7 @@ class WonDealFlow:
                 self.name, deal_id, adopted.external_id,
             )  # fmt: skip
             return adopted
-        plan = self._plan(deal_id)
+        plan = self._keep(key, self._plan(deal_id))
         project = await self.act(
             self.delivery,
             self.flow.target,
@@ -287,6 +287,29 @@ class WonDealFlow:
         if ours == linked.external_id:
             return None
         return ActionResult(external_id=linked.external_id)
+
+    def _keep(self, key: str, plan: _Plan) -> _Plan:
+        """Record the plan's dates and team before the first write; reuse them.
+
+        The first attempt's choice stands. A retry after a crash must save
+        the team and the dates the delivery tool was already given, even if
+        allocations changed or a day went by in between.
+        """
+        entry = self.store.journal_begin(
+            f"{key}:plan",
+            self.flow.target,
+            "plan",
+            {"start": plan.start.isoformat(), "team": plan.team.explanation()},
+        )
+        if entry.status != "confirmed":
+            self.store.journal_confirm(f"{key}:plan", {})
+        start = date.fromisoformat(str(entry.params["start"]))
+        return replace(
+            plan,
+            start=start,
+            end=start + (plan.end - plan.start),
+            team=TeamChoice.from_explanation(entry.params["team"]),
+        )
 
     def _plan(self, deal_id: str) -> _Plan:
         today = self.store.now().date()

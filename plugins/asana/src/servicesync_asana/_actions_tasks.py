@@ -233,9 +233,6 @@ class CreateTasks(Action[CreateTasksParams]):
     ) -> ActionResult:
         return ActionResult(
             external_id=project,
-            data={
-                "created": dict(created),
-                "failed": failed,
-                "unassigned": unassigned,
-            },
+            data={"created": dict(created), "unassigned": unassigned},
+            failed=failed,
         )

@@ -254,7 +254,7 @@ class CreateTasks(Action[CreateTasksParams]):
         self, project_key: str, known: dict[str, str], failed: dict[str, str]
     ) -> ActionResult:
         return ActionResult(
-            external_id=project_key, data={"created": dict(known), "failed": failed}
+            external_id=project_key, data={"created": dict(known)}, failed=failed
         )
 
 

@@ -214,7 +214,7 @@ class CreateTasks(Action[CreateTasksParams]):
         board: str, known: dict[str, str], failed: dict[str, str]
     ) -> ActionResult:
         return ActionResult(
-            external_id=board, data={"created": dict(known), "failed": failed}
+            external_id=board, data={"created": dict(known)}, failed=failed
         )
 
 

@@ -5,6 +5,9 @@ virtual clock), with ``two_way`` on and the deal fields that take the
 project's state, progress, next milestone and delivery date. Jira's issue
 search shows a change only a minute after it is made, so a test that goes
 through the search lets that minute pass; a webhook's re-read does not wait.
+What two-way consistency does alike in every delivery tool (the deal's
+changes carried forward, echoes, conflicts, merges) is tested once per tool
+in ``test_two_way_tools.py``.
 """
 
 from __future__ import annotations
@@ -17,50 +20,19 @@ import httpx
 import pytest
 from servicesync.config import OwnershipConfig
 from servicesync.contract import WebhookRequest
-from servicesync.domain import Milestone, Project
 from servicesync.store._bases import conflicts
-from sqlmodel import select
 from test_won_deal_flow import World
-
-#: The deal field of each synced field, as the portal's custom fields.
-DEAL_FIELDS = {
-    "title": "TITLE",
-    "amount": "OPPORTUNITY",
-    "status": "UF_CRM_DELIVERY_STATUS",
-    "progress": "UF_CRM_DELIVERY_PROGRESS",
-    "percent": "UF_CRM_DELIVERY_PERCENT",
-    "milestone": "UF_CRM_DELIVERY_MILESTONE",
-    "delivery_date": "UF_CRM_DELIVERY_DATE",
-}
-STATUS_WORDS = {"planned": "Planned", "active": "In progress", "done": "Delivered"}
-
-#: The last part of a Bitrix24 method that changes data at the portal.
-WRITE_VERBS = {"add", "update", "delete", "set", "bind", "unbind"}
-#: Jira POSTs that only read.
-JIRA_READS = {"/rest/api/3/search/jql", "/rest/api/3/issue/bulkfetch"}
-#: Beyond the settling time of the issue search (60 seconds by default).
-SEARCH_SETTLES = 61
+from two_way_world import (
+    DEAL_FIELDS,
+    SEARCH_SETTLES,
+    STATUS_WORDS,
+    JiraTwoWay,
+    crm_writes,
+)
 
 WEBHOOK_SECRET = "two-way-hook-secret"
 
 WorldFactory = Callable[..., World]
-
-
-def crm_writes(world: World) -> int:
-    return sum(
-        count
-        for method, count in world.crm.method_calls.items()
-        if method.rsplit(".", 1)[-1] in WRITE_VERBS
-    )
-
-
-def jira_writes(world: World) -> int:
-    return sum(
-        1
-        for entry in world.jira.log
-        if entry.method in ("PUT", "DELETE")
-        or (entry.method == "POST" and entry.route not in JIRA_READS)
-    )
 
 
 def two_way_world(make_world: WorldFactory, **settings: Any) -> World:
@@ -74,20 +46,11 @@ def two_way_world(make_world: WorldFactory, **settings: Any) -> World:
 
 async def won_and_settled(world: World, title: str = "Northwind: data audit") -> str:
     """Win a deal, let its project be made and read back; return the deal's id."""
-    deal = await world.add_deal(title)
-    await world.engine.sync()
-    await world.call(
-        "crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "EXECUTING"}}
-    )
-    await world.engine.sync()
-    world.store.clock.advance(SEARCH_SETTLES)  # type: ignore[attr-defined]
-    await world.engine.sync()
-    return deal
+    return await JiraTwoWay(world).won_and_settled(title)
 
 
 def project_key(world: World) -> str:
-    [key] = world.jira.site.projects
-    return key
+    return JiraTwoWay(world).key()
 
 
 async def deal_of(world: World, deal: str) -> dict[str, Any]:
@@ -104,14 +67,7 @@ def issues_of(world: World, version_name: str) -> list[str]:
 
 
 async def jira_call(world: World, method: str, path: str, body: Any) -> Any:
-    token = world.jira.credentials()["token:admin@example.com"]
-    auth = httpx.BasicAuth("admin@example.com", token)
-    async with httpx.AsyncClient(
-        transport=world.jira.transport(), base_url=world.jira.base_url, auth=auth
-    ) as client:
-        response = await client.request(method, f"/rest/api/3{path}", json=body)
-        assert response.is_success, response.text
-        return response.json()
+    return await JiraTwoWay(world).call_jira(method, path, body)
 
 
 async def test_two_way_write_back_carries_the_project_to_the_deal(
@@ -132,22 +88,6 @@ async def test_two_way_write_back_carries_the_project_to_the_deal(
     )
     description = world.jira.site.projects[key]["description"]
     assert description.endswith("[servicesync budget] amount: 48000.00; currency: EUR")
-
-
-async def test_two_way_after_a_write_back_two_syncs_write_nothing(
-    make_world: WorldFactory,
-) -> None:
-    world = two_way_world(make_world)
-    await won_and_settled(world)
-    crm_before, jira_before = crm_writes(world), jira_writes(world)
-
-    await world.engine.sync()
-    world.store.clock.advance(SEARCH_SETTLES)  # type: ignore[attr-defined]
-    await world.engine.sync()
-
-    assert crm_writes(world) == crm_before
-    assert jira_writes(world) == jira_before
-    assert crm_before > 0 and jira_before > 0
 
 
 async def test_two_way_progress_from_jira_shows_on_the_deal(
@@ -238,31 +178,6 @@ async def with_webhook_secret(world: World) -> None:
     world.engine = world.new_engine()
 
 
-async def test_two_way_same_field_on_both_sides_is_one_conflict_kept_by_owner(
-    make_world: WorldFactory,
-) -> None:
-    world = two_way_world(make_world)
-    deal = await won_and_settled(world)
-    key = project_key(world)
-    await world.call(
-        "crm.deal.update", {"id": deal, "fields": {"TITLE": "Northwind: audit v2"}}
-    )
-    await jira_call(world, "PUT", f"/project/{key}", {"name": f"Renamed ({key})"})
-
-    await world.engine.sync()
-    await world.engine.sync()
-
-    with world.store.transaction() as tx:
-        [conflict] = conflicts(tx)
-    assert (conflict.field, conflict.owner) == ("title", "crm")
-    assert conflict.crm_value == "Northwind: audit v2"
-    assert conflict.delivery_value == "Renamed"
-    assert conflict.base_crm == conflict.base_delivery == "Northwind: data audit"
-    assert conflict.kept == "Northwind: audit v2"
-    assert world.jira.site.projects[key]["name"] == f"Northwind: audit v2 ({key})"
-    assert (await deal_of(world, deal))["TITLE"] == "Northwind: audit v2"
-
-
 async def test_two_way_conflict_on_a_delivery_field_keeps_jira_value(
     make_world: WorldFactory,
 ) -> None:
@@ -290,57 +205,6 @@ async def test_two_way_conflict_on_a_delivery_field_keeps_jira_value(
     )
     assert (await deal_of(world, deal))["UF_CRM_DELIVERY_DATE"] == moved.isoformat()
     assert world.jira.site.versions[last["id"]]["releaseDate"] == moved.isoformat()
-
-
-async def test_two_way_edits_of_different_fields_merge(
-    make_world: WorldFactory,
-) -> None:
-    world = two_way_world(make_world)
-    deal = await won_and_settled(world)
-    key = project_key(world)
-    await world.call(
-        "crm.deal.update", {"id": deal, "fields": {"OPPORTUNITY": "52000"}}
-    )
-    world.jira.transition(issues_of(world, "Kick-off")[0], "Done")
-    world.store.clock.advance(SEARCH_SETTLES)  # type: ignore[attr-defined]
-
-    await world.engine.sync()
-
-    fields = await deal_of(world, deal)
-    assert fields["UF_CRM_DELIVERY_PROGRESS"] == "1/4"
-    assert float(fields["OPPORTUNITY"]) == 52000
-    assert "amount: 52000.00" in world.jira.site.projects[key]["description"]
-    with world.store.transaction() as tx:
-        assert conflicts(tx) == []
-    with world.store.session() as session:
-        project = session.exec(select(Project)).one()
-        amounts = [m.amount for m in session.exec(select(Milestone))]
-    assert project.budget_amount == 52000
-    assert sum(amounts) == 52000
-
-
-async def test_two_way_deal_date_change_moves_every_milestone(
-    make_world: WorldFactory,
-) -> None:
-    world = two_way_world(make_world)
-    deal = await won_and_settled(world)
-    before = {v["id"]: v["releaseDate"] for v in world.jira.site.versions.values()}
-    later = date.fromisoformat(max(before.values())) + timedelta(days=14)
-    await world.call(
-        "crm.deal.update",
-        {"id": deal, "fields": {"UF_CRM_DELIVERY_DATE": later.isoformat()}},
-    )
-
-    await world.engine.sync()
-    writes = jira_writes(world)
-    await world.engine.sync()
-
-    after = {v["id"]: v["releaseDate"] for v in world.jira.site.versions.values()}
-    assert {
-        i: (date.fromisoformat(d) - date.fromisoformat(before[i])).days
-        for i, d in after.items()
-    } == {i: 14 for i in before}
-    assert jira_writes(world) == writes
 
 
 async def test_two_way_revert_sets_a_computed_field_back_with_a_comment(

@@ -148,6 +148,26 @@ def test_project_view_takes_the_counts_of_a_tool_that_sums_up() -> None:
     assert view.next_milestone().name == "Build"  # type: ignore[union-attr]
 
 
+def test_project_view_milestone_without_a_date_is_due_with_its_last_task() -> None:
+    items = [
+        DeliveryItem("project", "b1", "b1"),
+        DeliveryItem("milestone", "l1", "b1", name="Build"),
+        DeliveryItem("milestone", "l2", "b1", name="Later"),
+        DeliveryItem("task", "c1", "b1", due=date(2026, 3, 2), milestones=("l1",)),
+        DeliveryItem("task", "c2", "b1", due=date(2026, 3, 9), milestones=("l1",)),
+        DeliveryItem("task", "c3", "b1", milestones=("l2",)),
+    ]
+
+    view = project_view("b1", items)
+
+    assert view is not None
+    assert {m.name: m.due for m in view.milestones} == {
+        "Build": date(2026, 3, 9),
+        "Later": None,
+    }
+    assert view.delivery_date == date(2026, 3, 9)
+
+
 def test_project_view_needs_the_project_read() -> None:
     assert project_view("ACME", [DeliveryItem("task", "t1", "ACME")]) is None
 

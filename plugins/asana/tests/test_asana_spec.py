@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -22,6 +23,8 @@ from servicesync_asana import (
     MilestoneSpec,
     ProjectParams,
     TaskSpec,
+    UpdateMilestoneParams,
+    UpdateProjectParams,
     provision,
 )
 from servicesync_asana.fake import AsanaFake
@@ -40,10 +43,12 @@ CONNECTOR_OPERATIONS = {
     ("POST", "/projects/{project_gid}/addMembers"),
     ("GET", "/projects/{project_gid}/sections"),
     ("POST", "/projects/{project_gid}/sections"),
+    ("PUT", "/sections/{section_gid}"),
     ("GET", "/projects/{project_gid}/tasks"),
     ("GET", "/tasks"),
     ("POST", "/tasks"),
     ("GET", "/tasks/{task_gid}"),
+    ("PUT", "/tasks/{task_gid}"),
     ("POST", "/project_templates/{project_template_gid}/instantiateProject"),
     ("GET", "/jobs/{job_gid}"),
     ("POST", "/batch"),
@@ -101,6 +106,21 @@ async def register_and_remove(connector: AsanaConnector) -> None:
     await registrar.remove(made[0])
 
 
+async def change(connector: AsanaConnector, project: str, section: str) -> None:
+    """Carry a deal's changes to the project: its title, budget and dates."""
+    actions = connector.actions()
+    update = UpdateProjectParams(
+        project_key=project, title="Globex D-1 v2", amount=Decimal(9000)
+    )
+    await actions["update_project"].execute("deal:D-1:update", update)
+    assert await actions["update_project"].find("deal:D-1:update", update)
+    moved = UpdateMilestoneParams(
+        project_key=project, milestone_id=section, due=date(2026, 3, 20), name="Go"
+    )
+    await actions["update_milestone"].execute("deal:D-1:move", moved)
+    assert await actions["update_milestone"].find("deal:D-1:move", moved)
+
+
 async def exercise(
     fake: AsanaFake, make: ConnectorFactory, clock: VirtualClock
 ) -> Recorder:
@@ -117,6 +137,7 @@ async def exercise(
     assert found is not None
     team = AddTeamParams(project_key=project, emails=TEAM)
     assert await connector.actions()["add_team"].find("deal:D-1:team", team)
+    await change(connector, project, made.sections["m0"])
     template = fake.space.add_template(
         "Delivery", ["Phase 0"], [("Kick-off", "Phase 0")]
     )
@@ -216,6 +237,8 @@ def calls(fake: AsanaFake) -> list[tuple[str, str, dict[str, Any] | None]]:
             },
         ),
         ("GET", f"/tasks/{task.gid}", None),
+        ("PUT", f"/tasks/{task.gid}", {"data": {"due_on": "2026-03-20"}}),
+        ("PUT", f"/sections/{section}", {"data": {"name": "Renamed"}}),
         (
             "POST",
             f"/project_templates/{template.gid}/instantiateProject",
@@ -244,6 +267,8 @@ def refused_inputs(fake: AsanaFake) -> list[tuple[str, str, dict[str, Any] | Non
     """Calls the fake refuses with 400 or 404, one or more per operation."""
     space = fake.space
     project = next(iter(space.projects))
+    section = space.projects[project].sections[0]
+    task = next(iter(space.tasks))
     return [
         ("GET", "/users/nobody@nowhere.test", None),
         ("GET", "/users?workspace=1&limit=10", None),
@@ -259,6 +284,10 @@ def refused_inputs(fake: AsanaFake) -> list[tuple[str, str, dict[str, Any] | Non
         ("GET", "/tasks?limit=10", None),
         ("POST", "/tasks", {"data": {"name": "Nowhere"}}),
         ("GET", "/tasks/1", None),
+        ("PUT", "/tasks/1", {"data": {"due_on": "2026-03-20"}}),
+        ("PUT", f"/tasks/{task}", {"data": {"due_on": "the 20th"}}),
+        ("PUT", "/sections/1", {"data": {"name": "Renamed"}}),
+        ("PUT", f"/sections/{section}", {"data": {"name": ""}}),
         ("POST", "/project_templates/1/instantiateProject", {"data": {"name": "I"}}),
         ("GET", "/jobs/1", None),
         ("POST", "/batch", {"data": {"actions": []}}),

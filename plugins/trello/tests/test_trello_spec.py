@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -19,6 +20,8 @@ from servicesync_trello import (
     CreateTasksParams,
     TaskSpec,
     TrelloConnector,
+    UpdateMilestoneParams,
+    UpdateProjectParams,
 )
 from servicesync_trello._registrar import TrelloWebhookRegistrar
 from servicesync_trello.fake import TrelloFake
@@ -35,8 +38,9 @@ ID = re.compile(r"(?<=/)[0-9a-f]{24}(?=/|$)")
 async def exercise(
     fake: TrelloFake, clock: VirtualClock, make: ConnectorFactory, recorder: Recorder
 ) -> None:
-    """Lay out a deal, lose answers, read everything back, register a webhook,
-    list the token's webhooks and remove one."""
+    """Lay out a deal, lose answers, carry changes to the board, read
+    everything back, register a webhook, list the token's webhooks and
+    remove one."""
     template = fake.state.create_board(bot_id(fake), {"name": "Template"})
     plain = make(transport=recorder)
     copying = make(transport=recorder, template_board_id=template["id"])
@@ -96,6 +100,23 @@ async def lay_out(fake: TrelloFake, connector: TrelloConnector, key: str) -> Non
     await actions["create_milestone"].find(
         f"{key}:m", CreateMilestoneParams(project_key=board_id, name="Beta")
     )
+    await change(connector, key, board_id)
+
+
+async def change(connector: TrelloConnector, key: str, board_id: str) -> None:
+    """Carry a deal's changes to the board: its title, budget and dates."""
+    actions = connector.actions()
+    update = UpdateProjectParams(
+        project_key=board_id, title="Globex app v2", amount=Decimal(9000)
+    )
+    await actions["update_project"].execute(f"{key}:update", update)
+    await actions["update_project"].find(f"{key}:update", update)
+    beta = connector.lists.known(board_id)["Beta"]
+    moved = UpdateMilestoneParams(
+        project_key=board_id, milestone_id=beta, due=date(2026, 2, 8), name="Beta 2"
+    )
+    await actions["update_milestone"].execute(f"{key}:move", moved)
+    await actions["update_milestone"].find(f"{key}:move", moved)
 
 
 async def replay(
@@ -163,3 +184,10 @@ async def test_spec_every_operation_and_status_matches_the_description(
             malformed = set() if op[1].startswith("/organizations/") else {400}
             assert {404, *malformed} <= statuses, op
     assert len(called) >= 14, sorted(called)
+    updates = {
+        ("PUT", "/boards/{id}"),
+        ("PUT", "/lists/{id}"),
+        ("PUT", "/cards/{id}"),
+        ("GET", "/lists/{id}/cards"),
+    }
+    assert updates <= set(called), sorted(called)

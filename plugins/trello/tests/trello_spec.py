@@ -53,6 +53,8 @@ def _array(name: str) -> dict[str, Any]:
 MISSING_ANSWERS = {
     ("post", "/boards/"): {"$ref": REF + "Board"},
     ("post", "/lists"): {"$ref": REF + "TrelloList"},
+    ("put", "/boards/{id}"): {"$ref": REF + "Board"},
+    ("put", "/lists/{id}"): {"$ref": REF + "TrelloList"},
     ("get", "/boards/{id}/cards/{filter}"): _array("Card"),
     ("get", "/boards/{id}/cards"): _array("Card"),
     ("get", "/boards/{boardId}/actions"): _array("Action"),

@@ -46,7 +46,8 @@ class DeliveryItem:
             (without anything the tool adds, such as Jira's key suffix).
         done: a task done, a milestone reached (released, completed).
         started: a task under way but not done.
-        due: a task's or milestone's due date; a project's end.
+        due: a task's or milestone's due date; a project's end. A milestone
+            without one is due when its last dated task is.
         milestones: the ids of the milestones a task counts towards.
         done_count: where the tool sums tasks up itself, the tasks done: of
             a milestone, or (for a ``task`` item standing for several) of
@@ -169,9 +170,11 @@ def _milestone(item: DeliveryItem, tasks: list[DeliveryItem]) -> MilestoneView:
         # The tool counts the milestone's tasks itself (they are no items).
         done, total = item.done_count or 0, item.total_count
     reached = bool(item.done) or (total > 0 and done == total)
-    return MilestoneView(
-        item.external_id, item.name or item.external_id, item.due, done, total, reached
-    )
+    # A milestone without a date of its own (a Trello list) is due when its
+    # last dated task is, as the tools that sum up report it themselves.
+    due = item.due or max((t.due for t in mine if t.due), default=None)
+    name = item.name or item.external_id
+    return MilestoneView(item.external_id, name, due, done, total, reached)
 
 
 def _tally(items: list[DeliveryItem]) -> tuple[int, int]:

@@ -24,6 +24,13 @@ from servicesync_asana._actions_sections import (
     MilestoneSpec,
 )
 from servicesync_asana._actions_tasks import CreateTasks, CreateTasksParams, TaskSpec
+from servicesync_asana._actions_update import (
+    UpdateMilestone,
+    UpdateMilestoneParams,
+    UpdateProject,
+    UpdateProjectParams,
+    project_title,
+)
 from servicesync_asana._config import AsanaConfig
 from servicesync_asana._connector import AsanaConnector
 from servicesync_asana._provision import DeliveryPlan, ProvisionResult, provision
@@ -71,9 +78,14 @@ __all__ = [
     "TaskSpec",
     "TasksStream",
     "UnmarkProject",
+    "UpdateMilestone",
+    "UpdateMilestoneParams",
+    "UpdateProject",
+    "UpdateProjectParams",
     "format_time",
     "hook_key",
     "parse_time",
+    "project_title",
     "provision",
     "section_progress",
 ]

@@ -52,6 +52,12 @@ class Sections:
         known.update(found)
         self.connector.context.state.put(f"sections:{project}", json.dumps(known))
 
+    def renamed(self, project: str, gid: str, name: str) -> None:
+        """Remember the section ``gid`` under its new ``name`` only."""
+        known = {n: g for n, g in self.known(project).items() if g != gid}
+        known[name] = gid
+        self.connector.context.state.put(f"sections:{project}", json.dumps(known))
+
     async def listed(self, project: str) -> dict[str, str]:
         """List the project's sections in Asana; remember and return them."""
         found: dict[str, str] = {}

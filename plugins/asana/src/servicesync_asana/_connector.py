@@ -28,6 +28,7 @@ from servicesync_asana._actions_sections import (
     Sections,
 )
 from servicesync_asana._actions_tasks import CreateTasks
+from servicesync_asana._actions_update import UpdateMilestone, UpdateProject
 from servicesync_asana._client import AsanaApi
 from servicesync_asana._config import AsanaConfig
 from servicesync_asana._delivery import delivery_item
@@ -73,6 +74,8 @@ class AsanaConnector(Connector[AsanaConfig]):
             MarkProject(self),
             UnmarkProject(self),
             ArchiveProject(self),
+            UpdateProject(self),
+            UpdateMilestone(self),
         ]
         return {a.name: a for a in found}
 

@@ -1,14 +1,14 @@
 """Reading Asana's records as the parts of a project two-way consistency follows.
 
-* a project (``projects`` stream): archived is ``cancelled``, completed is
-  ``done``; its due date is its end;
+* a project (``projects`` stream): its name (without the marker a
+  template's project carries) and the fields of its notes' budget line;
+  archived is ``cancelled``, completed is ``done``; its due date is its end;
 * a section's roll-up (``progress`` stream): a milestone, with the done and
   total tasks Asana's tasks add up to, due when its last task is due;
 * the roll-up of the tasks outside any section: tasks that count towards
   the project's progress but towards no milestone.
 
 The deal's project is the project's gid, as ``create_project`` reported it.
-Asana keeps no budget, so the commercial fields have no delivery side here.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from typing import Any
 
 from servicesync.domain import ProjectStatus
 from servicesync.engine import DeliveryItem
+from servicesync_sdk.base import read_budget
+
+from servicesync_asana._actions_update import project_title
 
 __all__ = ["delivery_item"]
 
@@ -39,13 +42,16 @@ def _project(payload: Mapping[str, Any]) -> DeliveryItem:
     elif payload.get("completed"):
         state = ProjectStatus.DONE
     gid = str(payload["gid"])
+    values = read_budget(str(payload.get("notes") or ""))
+    values["title"] = project_title(str(payload.get("name") or ""))
     return DeliveryItem(
         kind="project",
         external_id=gid,
         project=gid,
-        name=str(payload.get("name") or ""),
+        name=values["title"],
         state=state,
         due=_day(payload.get("due_on")),
+        values=values,
     )
 
 

@@ -22,6 +22,7 @@ __all__ = [
 
 PROJECT_FIELDS = [
     "name",
+    "notes",
     "archived",
     "completed",
     "completed_at",

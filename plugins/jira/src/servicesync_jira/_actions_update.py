@@ -9,16 +9,19 @@ after a lost answer, recognises what an earlier attempt did.
 from __future__ import annotations
 
 import logging
-from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from servicesync.contract import ActionResult
 from servicesync.errors import FatalError, RecordError
+from servicesync_sdk.base import (
+    UpdateMilestoneParams,
+    UpdateProjectParams,
+    budget_values,
+    read_budget,
+    with_budget,
+)
 
 from servicesync_jira._actions_lifecycle import _ProjectAction
-from servicesync_jira._budget import read_budget, with_budget
 from servicesync_jira._client import API
 from servicesync_jira._errors import raise_for_status
 from servicesync_jira._projects import project_result
@@ -35,20 +38,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-class UpdateProjectParams(BaseModel):
-    """What to change of a project; a field left out stays as it is.
-
-    The field names are those of two-way consistency's synced fields.
-    """
-
-    project_key: str
-    title: str | None = None
-    amount: Decimal | None = None
-    currency: str | None = None
-    scope: Decimal | None = None
-    client: str | None = None
 
 
 class UpdateProject(_ProjectAction):
@@ -104,23 +93,10 @@ def _changes(project: dict[str, Any], params: UpdateProjectParams) -> dict[str, 
             body["name"] = name
     description = str(project.get("description") or "")
     budget = read_budget(description)
-    wanted = {**budget, **_budget_values(params)}
+    wanted = {**budget, **budget_values(params)}
     if wanted != budget:
         body["description"] = with_budget(description, wanted)
     return body
-
-
-def _budget_values(params: UpdateProjectParams) -> dict[str, str]:
-    values: dict[str, str] = {}
-    if params.amount is not None:
-        values["amount"] = str(params.amount.quantize(Decimal("0.01")))
-    if params.currency is not None:
-        values["currency"] = params.currency
-    if params.scope is not None:
-        values["scope"] = str(params.scope.quantize(Decimal("0.01")))
-    if params.client is not None:
-        values["client"] = params.client
-    return values
 
 
 def project_title(name: str, key: str) -> str:
@@ -132,15 +108,6 @@ def project_title(name: str, key: str) -> str:
     """
     suffix = f" ({key})"
     return name[: -len(suffix)] if name.endswith(suffix) else name
-
-
-class UpdateMilestoneParams(BaseModel):
-    """What to change of a milestone; a field left out stays as it is."""
-
-    project_key: str
-    milestone_id: str
-    due: date | None = None
-    name: str | None = None
 
 
 class UpdateMilestone(_ProjectAction):

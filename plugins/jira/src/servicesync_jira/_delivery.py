@@ -22,9 +22,9 @@ from typing import Any
 
 from servicesync.domain import ProjectStatus
 from servicesync.engine import DeliveryItem
+from servicesync_sdk.base import read_budget
 
 from servicesync_jira._actions_update import project_title
-from servicesync_jira._budget import read_budget
 from servicesync_jira._config import JiraConfig
 from servicesync_jira._projects import marked_line
 

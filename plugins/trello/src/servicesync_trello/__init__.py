@@ -11,6 +11,12 @@ from servicesync_trello._actions_board import (
     CreateProjectParams,
 )
 from servicesync_trello._actions_cards import CreateTasks, CreateTasksParams, TaskSpec
+from servicesync_trello._actions_update import (
+    UpdateMilestone,
+    UpdateMilestoneParams,
+    UpdateProject,
+    UpdateProjectParams,
+)
 from servicesync_trello._client import KEY_LIMIT, TOKEN_LIMIT, TrelloAuth
 from servicesync_trello._config import TrelloConfig
 from servicesync_trello._connector import TrelloConnector
@@ -51,6 +57,10 @@ __all__ = [
     "TrelloConfig",
     "TrelloConnector",
     "TrelloWebhookHandler",
+    "UpdateMilestone",
+    "UpdateMilestoneParams",
+    "UpdateProject",
+    "UpdateProjectParams",
     "card_status",
     "milestone_progress",
 ]

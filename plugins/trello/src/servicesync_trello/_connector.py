@@ -22,6 +22,7 @@ from servicesync.errors import ConfigError
 
 from servicesync_trello._actions_board import AddTeam, CreateMilestone, CreateProject
 from servicesync_trello._actions_cards import CreateTasks
+from servicesync_trello._actions_update import UpdateMilestone, UpdateProject
 from servicesync_trello._client import build_client
 from servicesync_trello._config import TrelloConfig
 from servicesync_trello._delivery import delivery_item
@@ -67,6 +68,8 @@ class TrelloConnector(Connector[TrelloConfig]):
             CreateMilestone(self),
             CreateTasks(self),
             AddTeam(self),
+            UpdateProject(self),
+            UpdateMilestone(self),
         ]
         return {a.name: a for a in found}
 

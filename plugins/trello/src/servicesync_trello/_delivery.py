@@ -1,9 +1,11 @@
 """Reading Trello's records as the parts of a project two-way consistency follows.
 
-* a board (``boards`` stream): the project; a closed board is ``cancelled``;
+* a board (``boards`` stream): the project, titled by its name, with the
+  fields of its description's budget line; a closed board is ``cancelled``;
 * a list (``lists`` stream): a milestone, unless it is one of the config's
-  done lists; an archived list is no milestone;
-* a card (``cards`` stream): a task of its list, done as
+  done lists; an archived list is no milestone. A list has no date: it is
+  due when its last dated card is;
+* a card (``cards`` stream): a task of its list, due on its ``due``, done as
   :func:`~servicesync_trello._progress.card_status` says (its due date
   marked complete, or its list a done list); an archived card is none.
 
@@ -13,8 +15,6 @@ connection's plugin state, and the lists stream runs before the cards
 stream in every sync.
 
 The deal's project is the board's id, as ``create_project`` reported it.
-Trello keeps no budget and no dates servicesync moves, so only the delivery
-side flows from here.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 from servicesync.contract import PluginState
 from servicesync.domain import ProjectStatus
 from servicesync.engine import DeliveryItem
+from servicesync_sdk.base import read_budget
 
 from servicesync_trello._progress import card_status
 
@@ -52,12 +53,15 @@ def delivery_item(
 
 def _board(payload: Mapping[str, Any]) -> DeliveryItem:
     board = str(payload["id"])
+    values = read_budget(str(payload.get("desc") or ""))
+    values["title"] = str(payload.get("name") or "")
     return DeliveryItem(
         kind="project",
         external_id=board,
         project=board,
-        name=str(payload.get("name") or ""),
+        name=values["title"],
         state=ProjectStatus.CANCELLED if payload.get("closed") else None,
+        values=values,
     )
 
 

@@ -34,6 +34,12 @@ class BoardLists:
         merged = {**self.known(board_id), **lists}
         self.connector.context.state.put(f"lists:{board_id}", json.dumps(merged))
 
+    def renamed(self, board_id: str, list_id: str, name: str) -> None:
+        """Remember the list ``list_id`` under its new ``name`` only."""
+        known = {n: i for n, i in self.known(board_id).items() if i != list_id}
+        known[name] = list_id
+        self.connector.context.state.put(f"lists:{board_id}", json.dumps(known))
+
     async def fetch(self, board_id: str) -> dict[str, str]:
         """Read the board's open lists from Trello, remember and return them."""
         client = self.connector.client

@@ -5,6 +5,11 @@
 * :class:`FindOrCreateAction`: a create that finds what an earlier attempt
   with the same deduplication key made; :class:`CreatedItems` remembers
   what a bulk create has made so far.
+* :class:`UpdateProjectParams` and :class:`UpdateMilestoneParams`, what
+  two-way consistency asks a delivery tool to change; the budget line
+  (:func:`read_budget`, :func:`with_budget`) tools without a budget keep
+  in a project's description; :class:`MilestoneMoves`, which moves a
+  milestone that is due when its last task is.
 * :class:`SignedWebhookHandler` with the usual proofs (:class:`HmacSignature`,
   :class:`SharedToken`) and handshakes (:class:`EchoSecretHandshake`,
   :class:`ValidationCodeHandshake`).
@@ -13,6 +18,12 @@
 from __future__ import annotations
 
 from servicesync_sdk.base._action import FindOrCreateAction
+from servicesync_sdk.base._budget import (
+    BUDGET_FIELDS,
+    BUDGET_PREFIX,
+    read_budget,
+    with_budget,
+)
 from servicesync_sdk.base._created import CreatedItems
 from servicesync_sdk.base._schemes import (
     EchoSecretHandshake,
@@ -23,19 +34,37 @@ from servicesync_sdk.base._schemes import (
     ValidationCodeHandshake,
 )
 from servicesync_sdk.base._stream import Batch, Window, WindowedStream
+from servicesync_sdk.base._updates import (
+    MilestoneMoves,
+    UpdateMilestoneParams,
+    UpdateProjectParams,
+    budget_values,
+    pending_moves,
+    shifted_dues,
+)
 from servicesync_sdk.base._webhook import SignedWebhookHandler
 
 __all__ = [
+    "BUDGET_FIELDS",
+    "BUDGET_PREFIX",
     "Batch",
     "CreatedItems",
     "EchoSecretHandshake",
     "FindOrCreateAction",
     "Handshake",
     "HmacSignature",
+    "MilestoneMoves",
     "SharedToken",
     "SignatureScheme",
     "SignedWebhookHandler",
+    "UpdateMilestoneParams",
+    "UpdateProjectParams",
     "ValidationCodeHandshake",
     "Window",
     "WindowedStream",
+    "budget_values",
+    "pending_moves",
+    "read_budget",
+    "shifted_dues",
+    "with_budget",
 ]

@@ -119,6 +119,13 @@ def build_routes(fake: AsanaFake) -> list[Route]:
         )
         return {"data": shaped(request, views.full_section(section))}
 
+    @answer()
+    async def update_section(request: Request) -> Any:
+        gid = request.path_params["section_gid"]
+        data = await data_of(request)
+        section = space.update_section(gid, data, user_of(request))
+        return {"data": shaped(request, views.full_section(section))}
+
     def task_rows(project_gid: str, request: Request) -> list[FakeTask]:
         project = space.project(project_gid)
         tasks = [space.tasks[t] for t in project.tasks]
@@ -232,6 +239,7 @@ def build_routes(fake: AsanaFake) -> list[Route]:
             create_section,
             methods=["POST"],
         ),
+        Route(f"{API}/sections/{{section_gid}}", update_section, methods=["PUT"]),
         Route(f"{API}/projects/{{project_gid}}/tasks", project_tasks, methods=["GET"]),
         Route(f"{API}/tasks", list_tasks, methods=["GET"]),
         Route(f"{API}/tasks", create_task, methods=["POST"]),

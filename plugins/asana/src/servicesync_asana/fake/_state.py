@@ -179,6 +179,34 @@ class Workspace:
         )
         return section
 
+    def section(self, gid: str) -> FakeSection:
+        """Return the section ``gid``, or answer 404."""
+        if gid not in self.sections:
+            raise FakeAsanaError(404, "section: Unknown object")
+        return self.sections[gid]
+
+    def update_section(
+        self, gid: str, data: Mapping[str, Any], user: str | None
+    ) -> FakeSection:
+        """Apply a ``PUT /sections/{gid}`` body: a new name, never an empty one."""
+        section = self.section(gid)
+        if "name" in data:
+            name = str(data["name"] or "")
+            if not name:
+                raise FakeAsanaError(400, "name: Cannot be an empty string.")
+            if name != section.name:
+                section.name = name
+                change = {"field": "name", "action": "changed"}
+                self._event(
+                    "changed",
+                    self.views.compact_section(section),
+                    None,
+                    {section.project},
+                    user,
+                    change,
+                )
+        return section
+
     # -- tasks -----------------------------------------------------------
 
     def create_task(self, data: Mapping[str, Any], me: str | None) -> FakeTask:

@@ -111,6 +111,11 @@ def build_routes(fake: TrelloFake) -> list[BaseRoute]:
         fields = request.query_params.get("fields")
         return JSONResponse(_pick(state.board_view(board), fields))
 
+    async def update_board(request: Request) -> Response:
+        params = await params_of(request)
+        board = state.update_board(me(request), request.path_params["id"], params)
+        return JSONResponse(state.board_view(board))
+
     async def board_lists(request: Request) -> Response:
         board = state.board(request.path_params["id"])
         view = request.path_params.get("filter") or request.query_params.get(
@@ -167,6 +172,12 @@ def build_routes(fake: TrelloFake) -> list[BaseRoute]:
 
     async def create_list(request: Request) -> Response:
         return JSONResponse(state.create_list(me(request), await params_of(request)))
+
+    async def update_list(request: Request) -> Response:
+        params = await params_of(request)
+        return JSONResponse(
+            state.update_list(me(request), request.path_params["id"], params)
+        )
 
     async def list_cards(request: Request) -> Response:
         lst = state._get(state.lists, request.path_params["id"])
@@ -232,6 +243,7 @@ def build_routes(fake: TrelloFake) -> list[BaseRoute]:
         ("/1/boards/", create_board, "POST"),
         ("/1/boards", create_board, "POST"),
         ("/1/boards/{id}", get_board, "GET"),
+        ("/1/boards/{id}", update_board, "PUT"),
         ("/1/boards/{id}/lists", board_lists, "GET"),
         ("/1/boards/{id}/lists/{filter}", board_lists, "GET"),
         ("/1/boards/{id}/cards", board_cards, "GET"),
@@ -241,6 +253,7 @@ def build_routes(fake: TrelloFake) -> list[BaseRoute]:
         ("/1/boards/{id}/members", invite_member, "PUT"),
         ("/1/boards/{id}/members/{idMember}", add_member, "PUT"),
         ("/1/lists", create_list, "POST"),
+        ("/1/lists/{id}", update_list, "PUT"),
         ("/1/lists/{id}/cards", list_cards, "GET"),
         ("/1/cards", create_card, "POST"),
         ("/1/cards/{id}", get_card, "GET"),

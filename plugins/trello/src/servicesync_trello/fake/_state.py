@@ -177,6 +177,26 @@ class TrelloState:
                         creator, {**fields, "idList": copied["id"]}, quiet=True
                     )
 
+    def update_board(
+        self, actor: str, board_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Change a board's name, description or closed flag (``updateBoard``)."""
+        board = self.board(board_id)
+        changes: dict[str, Any] = {}
+        if "name" in params:
+            changes["name"] = str(params["name"] or "")
+            if not changes["name"]:
+                raise FakeTrelloError(400, "invalid value for name")
+        if "desc" in params:
+            changes["desc"] = str(params["desc"] or "")
+        if "closed" in params:
+            changes["closed"] = _flag(params["closed"], default=False)
+        old = {k: board[k] for k, v in changes.items() if board[k] != v}
+        if old:
+            board.update({k: changes[k] for k in old})
+            self.record(actor, "updateBoard", board, extra={"old": old})
+        return board
+
     def board_view(self, board: dict[str, Any]) -> dict[str, Any]:
         """Return a board without its memberships (not a default field)."""
         return {k: v for k, v in board.items() if k != "memberships"}
@@ -260,6 +280,28 @@ class TrelloState:
         self.lists[item["id"]] = item
         if not quiet:
             self.record(actor, "createList", board, lst=item)
+        return item
+
+    def update_list(
+        self, actor: str, list_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Rename, archive or move a list (``updateList``)."""
+        item = self._get(self.lists, list_id)
+        changes: dict[str, Any] = {}
+        if "name" in params:
+            changes["name"] = str(params["name"] or "")
+            if not changes["name"]:
+                raise FakeTrelloError(400, "invalid value for name")
+        if "closed" in params:
+            changes["closed"] = _flag(params["closed"], default=False)
+        if "pos" in params:
+            siblings = [x["pos"] for x in self.lists_of(item["idBoard"], "all")]
+            changes["pos"] = _position(params["pos"], siblings)
+        old = {k: item[k] for k, v in changes.items() if item[k] != v}
+        if old:
+            item.update({k: changes[k] for k in old})
+            board = self.boards[item["idBoard"]]
+            self.record(actor, "updateList", board, lst=item, extra={"old": old})
         return item
 
     def lists_of(self, board_id: str, view: str) -> list[dict[str, Any]]:

@@ -20,7 +20,8 @@ from servicesync_trello.fake import TrelloFake
 from servicesync_trello.fake import factory as trello_fake
 from sqlmodel import select
 
-from conftest import CALLBACK
+#: Where the Trello connection registers webhooks; the fake delivers there.
+CALLBACK = "https://hooks.example.test/trello?connection=delivery"
 
 CONFIG = """
 [connections.crm]

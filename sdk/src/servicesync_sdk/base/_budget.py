@@ -1,12 +1,14 @@
 """The deal's commercial fields as one line of a project's description.
 
-Jira projects have no budget, client or scope; servicesync keeps them in a
-line of the description that a person can read, and change, in Jira::
+Most delivery tools keep no budget, client or scope on a project (Jira's
+projects, Asana's without paid custom fields, Trello's boards). servicesync
+keeps them in a line of the project's description, notes or board
+description that a person can read, and change, in the tool::
 
     [servicesync budget] amount: 48000.00; currency: EUR; scope: 120.00; client: ACME
 
-Every other line of the description is left as it is. A person who edits the
-line changes what two-way consistency reads of the project; the flow's field
+Every other line of the text is left as it is. A person who edits the line
+changes what two-way consistency reads of the project; the flow's field
 ownership then decides what happens to the change.
 """
 
@@ -25,14 +27,14 @@ BUDGET_FIELDS = ("amount", "currency", "scope", "client")
 _SEPARATOR = "; "
 
 
-def read_budget(description: str) -> dict[str, str]:
-    """Return the fields of the description's budget line; empty without one.
+def read_budget(text: str) -> dict[str, str]:
+    """Return the fields of the text's budget line; empty without one.
 
     Example:
         >>> read_budget("Intro\\n[servicesync budget] amount: 10.00; currency: EUR")
         {'amount': '10.00', 'currency': 'EUR'}
     """
-    line = _budget_line(description)
+    line = _budget_line(text)
     if line is None:
         return {}
     found: dict[str, str] = {}
@@ -44,14 +46,14 @@ def read_budget(description: str) -> dict[str, str]:
     return found
 
 
-def with_budget(description: str, values: Mapping[str, str]) -> str:
-    """Return the description with its budget line set to ``values``.
+def with_budget(text: str, values: Mapping[str, str]) -> str:
+    """Return the text with its budget line set to ``values``.
 
     The line replaces the one there was, in place, or is added at the end.
     """
     parts = [f"{name}: {values[name]}" for name in BUDGET_FIELDS if values.get(name)]
     line = BUDGET_PREFIX + _SEPARATOR.join(" ".join(p.split()) for p in parts)
-    lines = description.splitlines()
+    lines = text.splitlines()
     for index, existing in enumerate(lines):
         if existing.startswith(BUDGET_PREFIX):
             lines[index] = line
@@ -59,8 +61,8 @@ def with_budget(description: str, values: Mapping[str, str]) -> str:
     return "\n".join([*lines, line]) if lines else line
 
 
-def _budget_line(description: str) -> str | None:
-    for line in description.splitlines():
+def _budget_line(text: str) -> str | None:
+    for line in text.splitlines():
         if line.startswith(BUDGET_PREFIX):
             return line
     return None

@@ -1,6 +1,7 @@
 """Yardsticks for the engine's figures: what its parts cost alone.
 
-* parsing: ``json.loads`` of a 2,500-deal ``batch`` answer, per deal;
+* parsing: ``json.loads`` of a 2,500-deal ``batch`` answer, per deal, and
+  the SDK's own parser (what the connector's client uses) of the same;
 * hashing: :func:`~servicesync.contract.payload_hash` of a raw deal;
 * mapping: the Bitrix24 connector's ``map_record`` of a raw deal;
 * validation: pydantic's check of mapped deal fields
@@ -28,6 +29,7 @@ from servicesync.engine._deals import ensure_funnel
 from servicesync.engine._mapping import apply_config_mapping, validate_deal
 from servicesync.store import open_store
 from servicesync.store._links import fresh_ids
+from servicesync_sdk.http._json import parse_json
 
 from benchmarks._deals import PAGE_ROWS, batch_answer, deal_rows
 from benchmarks._report import Reporter, Section
@@ -130,6 +132,9 @@ def run(reporter: Reporter, *, full: bool, repeat: int) -> list[Section]:
         "json_parse_per_second": best_rate(
             lambda: len(json.loads(raw)["result"]["result"]) * 50, tries
         ),
+        "sdk_parse_per_second": best_rate(
+            lambda: len(parse_json(raw)["result"]["result"]) * 50, tries
+        ),
         "payload_hash_per_second": best_rate(
             lambda: len([payload_hash(row) for row in rows]), tries
         ),
@@ -147,6 +152,7 @@ def run(reporter: Reporter, *, full: bool, repeat: int) -> list[Section]:
 def _section(figures: dict[str, float]) -> Section:
     labels = {
         "json_parse_per_second": "json.loads of a batch answer",
+        "sdk_parse_per_second": "the SDK's parse_json (orjson) of the same",
         "payload_hash_per_second": "payload_hash",
         "connector_map_per_second": "Bitrix24 map_record",
         "pydantic_validation_per_second": "pydantic validation (DealFields)",

@@ -249,3 +249,64 @@ async def test_two_way_waits_while_a_connection_is_read_only(
     assert held == "0/4"
     assert crm_writes(world) == crm_before + 2  # the fields, the comment
     assert (await deal_of(world, deal))["UF_CRM_DELIVERY_PROGRESS"] == "1/4"
+
+
+# -- epic mode: a deal is an epic of one shared project ------------------------
+
+SHARED = "DEL"
+
+
+async def in_epic_mode(world: World) -> World:
+    """Switch the world's Jira connection to epic mode in a shared project."""
+    lead = next(iter(world.jira.site.users))
+    world.jira.site.create_project(
+        {"key": SHARED, "name": "Delivery", "leadAccountId": lead}
+    )
+    delivery = world.config.connections["delivery"]
+    settings = {**delivery.settings, "mode": "epic", "shared_project_key": SHARED}
+    connections = {
+        **world.config.connections,
+        "delivery": delivery.model_copy(update={"settings": settings}),
+    }
+    world.config = world.config.model_copy(update={"connections": connections})
+    await world.engine.aclose()
+    world.engine = world.new_engine()
+    return world
+
+
+async def test_two_way_epic_mode_writes_reach_the_deal_epic_once(
+    make_world: WorldFactory,
+) -> None:
+    world = await in_epic_mode(two_way_world(make_world))
+    await won_and_settled(world)
+    issues = world.jira.issues.issues.values()
+    [epic] = [i["key"] for i in issues if i["fields"]["issuetype"]["name"] == "Epic"]
+    versions = world.jira.site.versions.values()
+    last = max(versions, key=lambda v: v["releaseDate"])
+    later = date.fromisoformat(last["releaseDate"]) + timedelta(days=14)
+    [flow] = world.engine.flows()
+    delivery = world.engine.connector("delivery")
+    writes = [
+        (
+            "update_project",
+            "epic:budget",
+            {"project_key": epic, "title": "Northwind: audit v2", "amount": "52000"},
+        ),
+        (
+            "update_milestone",
+            "epic:date",
+            {"project_key": epic, "milestone_id": last["id"], "due": later},
+        ),
+    ]
+
+    for action, key, params in writes * 2:
+        await flow.act(delivery, "delivery", action, key, params)
+
+    fields = world.jira.issues.get(epic)["fields"]
+    assert fields["summary"] == "Northwind: audit v2"
+    assert "[servicesync budget] amount: 52000.00" in str(fields["description"])
+    assert last["releaseDate"] == later.isoformat()
+    log = world.jira.log
+    assert log.count(method="PUT", route="/rest/api/3/issue/{key}") == 1
+    assert log.count(method="PUT", route="/rest/api/3/version/{id}") == 1
+    assert log.count(method="PUT", route="/rest/api/3/project/{key}") == 0

@@ -1,7 +1,12 @@
-"""What a sync writes, counted: a re-sync of unchanged records costs no writes."""
+"""What a sync writes, counted: a re-sync of unchanged records costs no writes.
+
+Also how it writes: a page of rows in one statement a table, with the
+garbage collector paused while the page is taken in.
+"""
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -172,3 +177,83 @@ async def test_resync_with_one_changed_deal_maps_and_writes_only_that_one(
     with store.session() as session:
         renamed = session.exec(select(Deal.title).where(Deal.title.endswith("renamed")))
         assert renamed.all() == ["Deal 108, renamed"]
+
+
+@contextmanager
+def statements_run(store: Store) -> Iterator[Counter[str]]:
+    """Count the insert, update and delete statements run on the store, by table."""
+    run: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        match = _WRITE.match(statement)
+        if match:
+            run[match.group(1).lower()] += 1
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        yield run
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+
+
+async def test_first_load_writes_each_table_in_one_statement_a_page(
+    store: Store,
+) -> None:
+    runner, _ = make_runner(store)
+
+    with statements_run(store) as statements:
+        counts = await runner.run(
+            PagesStream(deal_pages(1200, per_page=500), store.clock)
+        )
+
+    # Three pages of up to 500 deals: one multi-row INSERT per table and
+    # page, however many rows the page holds.
+    assert counts.pages == 4  # the three pages and the window's end
+    for table in ("deals", "external_links", "record_hashes", "deal_stage_changes"):
+        assert statements[table] == 3, table
+
+
+class CollectorWatchingConnector(CountingConnector):
+    """Notes, for each deal it maps, whether the garbage collector was on."""
+
+    def __init__(self, context: ConnectorContext) -> None:
+        super().__init__(context)
+        self.collector_on: list[bool] = []
+
+    def map_record(
+        self, stream: str, payload: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        self.collector_on.append(gc.isenabled())
+        return super().map_record(stream, payload)
+
+
+def watching_runner(store: Store) -> tuple[StreamRunner, CollectorWatchingConnector]:
+    context = ConnectorContext(
+        connection="crm",
+        clock=store.clock,
+        credentials=store.vault("crm"),
+        state=store.plugin_state("crm"),
+    )
+    connector = CollectorWatchingConnector(context)
+    runner = StreamRunner(store, "crm", connector, ConnectionConfig(plugin="counting"))
+    return runner, connector
+
+
+async def test_pages_are_taken_in_with_the_collector_paused(store: Store) -> None:
+    runner, connector = watching_runner(store)
+    assert gc.isenabled()
+
+    await runner.run(PagesStream(deal_pages(30, per_page=10), store.clock))
+
+    assert connector.collector_on == [False] * 30
+    assert gc.isenabled()
+
+
+async def test_a_collector_the_application_turned_off_stays_off(store: Store) -> None:
+    runner, _ = watching_runner(store)
+    gc.disable()
+    try:
+        await runner.run(PagesStream(deal_pages(30, per_page=10), store.clock))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

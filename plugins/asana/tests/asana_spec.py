@@ -9,48 +9,29 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 import jsonschema
-import pytest
 import yaml
+from servicesync_sdk.testing import shared_path
 
 SPEC_FILE = "api-specs/asana/spec/asana_oas.yaml"
 API = "/api/1.0"
 
 
-def shared_dir() -> Path:
-    root = Path(__file__).resolve().parents[3]
-    return Path(os.environ.get("SERVICESYNC_SHARED", root.parent / "shared"))
-
-
 @cache
-def _load() -> dict[str, Any] | None:
-    path = shared_dir() / SPEC_FILE
-    if not path.exists():
-        return None
+def load_spec() -> dict[str, Any]:
+    """Return the patched description, or skip (fail on CI) when it is absent."""
+    path = shared_path(SPEC_FILE, what="The Asana description")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open() as handle:
         spec: dict[str, Any] = yaml.load(handle, Loader=loader)
     return patched(spec)
-
-
-def load_spec() -> dict[str, Any]:
-    """Return the patched description, or skip (fail on CI) when it is absent."""
-    spec = _load()
-    if spec is None:
-        where = shared_dir() / SPEC_FILE
-        if os.environ.get("CI"):
-            pytest.fail(f"The Asana description {where} is missing on CI.")
-        pytest.skip(f"The Asana description {where} is not present.")
-    return spec
 
 
 def patched(spec: dict[str, Any]) -> dict[str, Any]:

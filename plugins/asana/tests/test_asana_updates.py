@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from asana_helpers import ConnectorFactory
 from servicesync.contract import StreamState
-from servicesync.errors import RecordError, RetryableError
+from servicesync.engine import perform
+from servicesync.errors import ConnectorError, RecordError, RetryableError
+from servicesync.store import Store
+from servicesync.store.testing import (
+    _postgres_engine,
+    _sqlite_engine,
+    store,
+    store_backend,
+)
 from servicesync_asana import (
     AsanaConnector,
     CreateProjectParams,
@@ -22,6 +31,9 @@ from servicesync_asana import (
     provision,
 )
 from servicesync_asana.fake import AsanaFake
+
+# The store's fixtures, for the tests that go through the action journal.
+__all__ = ["_postgres_engine", "_sqlite_engine", "store", "store_backend"]
 
 PROJECT_ROUTE = "/api/1.0/projects/{project_gid}"
 BATCH = "/api/1.0/batch"
@@ -216,6 +228,73 @@ async def test_update_milestone_half_done_is_finished_not_moved_twice(
         "Task b": "2026-03-12",
         "Task c": "2026-03-17",
     }
+
+
+def due_changes(fake: AsanaFake) -> Counter[str]:
+    """Count the due date changes Asana applied, by task name."""
+    return Counter(
+        entry.event["resource"]["name"]
+        for entry in fake.events.entries
+        if entry.event.get("change", {}).get("field") == "due_on"
+    )
+
+
+async def test_update_milestone_partly_refused_stays_pending_then_moves_each_once(
+    fake: AsanaFake, connector: AsanaConnector, store: Store
+) -> None:
+    gid, sections = await laid_out(connector)
+    action = connector.actions()["update_milestone"]
+    params = UpdateMilestoneParams(
+        project_key=gid, milestone_id=sections["build"], due=date(2026, 3, 17)
+    )
+    batches = fake.log.count(method="POST", route=BATCH)
+    fake.fail_next_actions([0], status=400)  # the first move is refused
+
+    with pytest.raises(ConnectorError, match="1 items failed"):
+        await perform(store, "asana", action, "deal:1:m8", params)
+    entry = store.journal_find("deal:1:m8")
+    half = dues(fake, sections["build"])
+    await perform(store, "asana", action, "deal:1:m8", params)
+
+    assert entry is not None and entry.status == "pending"
+    # Task b moved despite the refusal; task c, which ends the section, waited.
+    assert half == {
+        "Task a": "2026-03-02",
+        "Task b": "2026-03-12",
+        "Task c": "2026-03-10",
+    }
+    assert dues(fake, sections["build"]) == {
+        "Task a": "2026-03-09",
+        "Task b": "2026-03-12",
+        "Task c": "2026-03-17",
+    }
+    done = store.journal_find("deal:1:m8")
+    assert done is not None and done.status == "confirmed"
+    assert due_changes(fake) == {"Task a": 1, "Task b": 1, "Task c": 1}
+    # [a, b] first; then [a] and, once it took, [c] on its own.
+    assert fake.log.count(method="POST", route=BATCH) == batches + 3
+
+
+async def test_update_milestone_refused_at_the_end_is_finished_next_time(
+    fake: AsanaFake, connector: AsanaConnector, store: Store
+) -> None:
+    gid, sections = await laid_out(connector)
+    action = connector.actions()["update_milestone"]
+    [last] = [t for t in fake.space.tasks.values() if t.name == "Task d"]
+    last.due_on = "2026-04-01"  # the only dated task of the section
+    params = UpdateMilestoneParams(
+        project_key=gid, milestone_id=sections["later"], due=date(2026, 4, 8)
+    )
+    fake.fail_next_actions([0], status=404)
+
+    with pytest.raises(ConnectorError, match="1 items failed"):
+        await perform(store, "asana", action, "deal:1:m9", params)
+    found = await action.find("deal:1:m9", params)
+    result = await perform(store, "asana", action, "deal:1:m9", params)
+
+    assert found is None
+    assert result.data["due"] == "2026-04-08" and result.failed == {}
+    assert due_changes(fake) == {"Task d": 1}
 
 
 async def test_update_milestone_renames_the_section(

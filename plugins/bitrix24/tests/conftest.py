@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -19,26 +18,15 @@ from servicesync.store.testing import (
 )
 from servicesync_bitrix24 import Bitrix24Config, Bitrix24Connector
 from servicesync_bitrix24.fake import FakePortal
+from servicesync_sdk.testing import shared_path
 
 __all__ = ["_postgres_engine", "_sqlite_engine", "store", "store_backend"]
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def shared_dir() -> Path:
-    """The API descriptions beside the project, or the path the env names."""
-    return Path(os.environ.get("SERVICESYNC_SHARED", REPO.parent / "shared"))
 
 
 @pytest.fixture
 def examples() -> Path:
     """The Bitrix24 examples folder; skipped (failed on CI) when absent."""
-    folder = shared_dir() / "api-specs" / "bitrix24" / "examples"
-    if not folder.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"The Bitrix24 examples are missing at {folder}.")
-        pytest.skip(f"The Bitrix24 examples are not at {folder}.")
-    return folder
+    return shared_path("api-specs/bitrix24/examples", what="The Bitrix24 examples")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -29,9 +28,8 @@ from servicesync.store import OutboxEvent, Store
 from servicesync_bitrix24 import Bitrix24Connector
 from servicesync_bitrix24._offline import OFFLINE_EVENTS, QueuedEvent
 from servicesync_bitrix24.fake import FakePortal
+from servicesync_sdk.testing import shared_path
 from sqlmodel import func, select
-
-from conftest import shared_dir
 
 APP_SECRET = "b24-client-secret-0ff1"
 
@@ -75,13 +73,10 @@ events = "offline"
 @pytest.fixture
 def event_docs() -> Path:
     """The events pages of the Bitrix24 docs; skipped (failed on CI) when absent."""
-    folder = shared_dir() / "api-specs" / "bitrix24" / "docs" / "api-reference"
-    folder = folder / "events"
-    if not folder.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"The Bitrix24 event pages are missing at {folder}.")
-        pytest.skip(f"The Bitrix24 event pages are not at {folder}.")
-    return folder
+    return shared_path(
+        "api-specs/bitrix24/docs/api-reference/events",
+        what="The Bitrix24 event pages",
+    )
 
 
 def documented_answer(page: Path) -> Any:

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
+from jira_helpers import ConnectorFactory, make_connector
 from servicesync import VirtualClock
-from servicesync.contract import ConnectorContext
 from servicesync.store.testing import (
     _postgres_engine,
     _sqlite_engine,
     store,
     store_backend,
 )
-from servicesync_jira import JiraConfig, JiraConnector
+from servicesync_jira import JiraConnector
 from servicesync_jira.fake import JiraFake
+from servicesync_sdk.testing import MemoryPluginState
 
 __all__ = ["_postgres_engine", "_sqlite_engine", "store", "store_backend"]
-
-
-class MemoryStore:
-    """A dict standing in for the engine's credential vault and plugin state."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
-
-    def put(self, name: str, value: str) -> None:
-        self.values[name] = value
 
 
 @pytest.fixture
@@ -45,37 +33,13 @@ def fake(clock: VirtualClock) -> JiraFake:
 
 
 @pytest.fixture
-def state() -> MemoryStore:
-    return MemoryStore()
-
-
-def make_connector(
-    fake: JiraFake, clock: VirtualClock, state: MemoryStore, **config: object
-) -> JiraConnector:
-    """Build a connector that reaches ``fake`` in process."""
-    settings: dict[str, object] = {
-        "site_url": fake.base_url,
-        "email": "bot@acme.test",
-        "api_token": "bot-token-123456",
-        "webhook_secret": "hook-secret-abc",
-        **config,
-    }
-    context = ConnectorContext(
-        connection="jira-test",
-        clock=clock,
-        credentials=MemoryStore(),
-        state=state,
-        transport=fake.transport(),
-    )
-    return JiraConnector(JiraConfig.model_validate(settings), context)
-
-
-ConnectorFactory = Callable[..., JiraConnector]
+def state() -> MemoryPluginState:
+    return MemoryPluginState()
 
 
 @pytest.fixture
 async def make(
-    fake: JiraFake, clock: VirtualClock, state: MemoryStore
+    fake: JiraFake, clock: VirtualClock, state: MemoryPluginState
 ) -> AsyncIterator[ConnectorFactory]:
     """Build more connectors on the same site and state; all closed at the end."""
     made: list[JiraConnector] = []
@@ -91,7 +55,7 @@ async def make(
 
 @pytest.fixture
 async def connector(
-    fake: JiraFake, clock: VirtualClock, state: MemoryStore
+    fake: JiraFake, clock: VirtualClock, state: MemoryPluginState
 ) -> AsyncIterator[JiraConnector]:
     made = make_connector(fake, clock, state)
     yield made

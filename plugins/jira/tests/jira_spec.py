@@ -9,32 +9,22 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
-import pytest
+from servicesync_sdk.testing import shared_path
 
 SPEC_FILE = "api-specs/jira/spec/swagger-v3.v3.json"
 
 
-def shared_dir() -> Path:
-    root = Path(__file__).resolve().parents[3]
-    return Path(os.environ.get("SERVICESYNC_SHARED", root.parent / "shared"))
-
-
 @cache
 def load_spec() -> dict[str, Any]:
-    path = shared_dir() / SPEC_FILE
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"The Jira description {path} is missing on CI.")
-        pytest.skip(f"The Jira description {path} is not present.")
+    """Return the patched description, or skip (fail on CI) when it is absent."""
+    path = shared_path(SPEC_FILE, what="The Jira description")
     spec: dict[str, Any] = json.loads(path.read_text())
     return patched(spec)
 

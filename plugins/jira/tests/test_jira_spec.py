@@ -143,6 +143,7 @@ async def exercise(
     fake.refuse_next(503, retry_after=0, path=f"{API}/myself")
     await connector.check()
     await _updates(connector, key)
+    await _epic_updates(fake, connector)
     await _lifecycle(connector, key)
     await _dynamic_webhooks(fake, connector, clock)
 
@@ -175,6 +176,51 @@ async def _updates(connector: JiraConnector, key: str) -> None:
         for r in page.records
     ]
     assert await IssuesStream(connector).read_records([i.external_id for i in issues])
+
+
+async def _epic_updates(fake: JiraFake, connector: JiraConnector) -> None:
+    """Change a deal's epic and a milestone's epic, as epic mode does.
+
+    The epic-mode connector sends through the same recorder as ``connector``.
+    """
+    lead = next(iter(fake.site.users))
+    fake.site.create_project({"key": "DEL", "name": "Delivery", "leadAccountId": lead})
+    settings = {
+        **connector.config.model_dump(),
+        "mode": "epic",
+        "shared_project_key": "DEL",
+        "milestones_as": "epics",
+    }
+    context = ConnectorContext(
+        connection="jira-epics",
+        clock=connector.context.clock,
+        credentials=connector.context.credentials,
+        state=connector.context.state,
+        transport=connector.client.http._transport,  # type: ignore[arg-type]
+    )
+    epic_mode = JiraConnector(JiraConfig.model_validate(settings), context)
+    try:
+        actions = epic_mode.actions()
+        deal = await actions["create_project"].execute(
+            "deal:D-8:project", CreateProjectParams(name="Initech", client="Initech")
+        )
+        budget = actions["update_project"].params_model.model_validate(
+            {"project_key": deal.external_id, "title": "Initech 2", "amount": "10"}
+        )
+        await actions["update_project"].execute("deal:D-8:budget", budget)
+        milestone = CreateMilestoneParams(project_key=deal.external_id, name="Beta")
+        epic = await actions["create_milestone"].execute("deal:D-8:beta", milestone)
+        moved = actions["update_milestone"].params_model.model_validate(
+            {
+                "project_key": deal.external_id,
+                "milestone_id": epic.external_id,
+                "due": "2026-04-01",
+            }
+        )
+        await actions["update_milestone"].execute("deal:D-8:moved", moved)
+        assert await actions["update_milestone"].find("deal:D-8:moved", moved)
+    finally:
+        await epic_mode.aclose()
 
 
 async def _lifecycle(connector: JiraConnector, key: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import servicesync_jira.plugin
+from jira_helpers import ConnectorFactory
 from servicesync import VirtualClock
 from servicesync.config import parse_config
 from servicesync.contract import (
@@ -25,8 +26,6 @@ from servicesync.store.testing import every_row
 from servicesync_jira import JiraConnector
 from servicesync_jira._registrar import EVENTS
 from servicesync_jira.fake import JiraFake
-
-from conftest import ConnectorFactory
 
 HOOK_URL = "https://sync.example.test/webhooks/delivery"
 APP_SECRET = "jira-app-client-secret-of-forty-bytes-xx"

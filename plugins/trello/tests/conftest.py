@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from servicesync import VirtualClock
-from servicesync.contract import ConnectorContext
 from servicesync.store.testing import (
     _postgres_engine,
     _sqlite_engine,
     store,
     store_backend,
 )
-from servicesync_sdk.testing import MemoryPluginState, MemoryVault
-from servicesync_trello import TrelloConfig, TrelloConnector
+from servicesync_sdk.testing import MemoryPluginState
+from servicesync_trello import TrelloConnector
 from servicesync_trello.fake import TrelloFake
+from trello_helpers import ConnectorFactory, make_connector
 
 __all__ = ["_postgres_engine", "_sqlite_engine", "store", "store_backend"]
-
-#: Where the tests' webhooks are registered; the fake delivers there in process.
-CALLBACK = "https://hooks.example.test/trello?connection=delivery"
 
 
 @pytest.fixture
@@ -39,30 +36,6 @@ def fake(clock: VirtualClock) -> TrelloFake:
 @pytest.fixture
 def state() -> MemoryPluginState:
     return MemoryPluginState()
-
-
-def make_connector(
-    fake: TrelloFake,
-    clock: VirtualClock,
-    state: MemoryPluginState,
-    transport: Any = None,
-    budgets: Any = None,
-    **settings: Any,
-) -> TrelloConnector:
-    """Build a connector that reaches ``fake`` in process as its bot member."""
-    values = {**fake.connection_settings(), "callback_url": CALLBACK, **settings}
-    context = ConnectorContext(
-        connection="delivery",
-        clock=clock,
-        credentials=MemoryVault(),
-        state=state,
-        transport=transport or fake.transport(),
-        budgets=budgets,
-    )
-    return TrelloConnector(TrelloConfig.model_validate(values), context)
-
-
-ConnectorFactory = Callable[..., TrelloConnector]
 
 
 @pytest.fixture
@@ -84,8 +57,3 @@ async def make(
 @pytest.fixture
 async def connector(make: ConnectorFactory) -> TrelloConnector:
     return make()
-
-
-def bot_id(fake: TrelloFake) -> str:
-    """Return the id of the member the default token acts as."""
-    return fake.tokens[fake.connection_settings()["token"]][0]

@@ -14,8 +14,7 @@ from servicesync_trello import (
     TrelloConnector,
 )
 from servicesync_trello.fake import TrelloFake
-
-from conftest import ConnectorFactory, bot_id
+from trello_helpers import ConnectorFactory, bot_id
 
 PROJECT = CreateProjectParams(name="Acme portal", client="Acme", description="Portal")
 BOARDS = "/1/boards/"

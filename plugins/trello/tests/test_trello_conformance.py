@@ -23,8 +23,7 @@ from servicesync_trello import (
     TrelloConnector,
 )
 from servicesync_trello.fake import TrelloFake
-
-from conftest import CALLBACK, bot_id
+from trello_helpers import CALLBACK, bot_id
 
 
 class TrelloHarness(ConformanceHarness):

@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from servicesync_trello.fake import TrelloFake
-
-from conftest import bot_id
+from trello_helpers import bot_id
 
 
 @pytest.fixture

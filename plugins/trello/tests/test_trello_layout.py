@@ -16,8 +16,7 @@ from servicesync_trello import (
     TrelloConnector,
 )
 from servicesync_trello.fake import TrelloFake
-
-from conftest import make_connector
+from trello_helpers import make_connector
 
 PHASES = ["Discovery", "Build", "Handover"]
 

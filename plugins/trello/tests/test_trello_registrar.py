@@ -24,8 +24,7 @@ from servicesync.plugins import load_plugins
 from servicesync.store import Store
 from servicesync.store.testing import every_row
 from servicesync_trello.fake import TrelloFake
-
-from conftest import ConnectorFactory, bot_id
+from trello_helpers import ConnectorFactory, bot_id
 
 PUBLIC_URL = "https://sync.example.test"
 HOOK_URL = f"{PUBLIC_URL}/webhooks/delivery"

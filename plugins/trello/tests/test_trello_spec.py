@@ -25,9 +25,8 @@ from servicesync_trello import (
 )
 from servicesync_trello._registrar import TrelloWebhookRegistrar
 from servicesync_trello.fake import TrelloFake
+from trello_helpers import CALLBACK, ConnectorFactory, bot_id
 from trello_spec import Exchange, Recorder, check, exchanges_of, load_spec, operation
-
-from conftest import CALLBACK, ConnectorFactory, bot_id
 
 pytestmark = pytest.mark.shared
 

@@ -16,8 +16,7 @@ from servicesync_trello import (
     milestone_progress,
 )
 from servicesync_trello.fake import TrelloFake
-
-from conftest import ConnectorFactory, bot_id
+from trello_helpers import ConnectorFactory, bot_id
 
 
 def board_with_cards(fake: TrelloFake, count: int) -> tuple[str, list[str]]:

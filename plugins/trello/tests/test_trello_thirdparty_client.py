@@ -16,8 +16,7 @@ from servicesync_sdk.fakes import serve_in_thread
 from servicesync_trello.fake import TrelloFake
 from trello import TrelloClient
 from trello.member import Member
-
-from conftest import bot_id
+from trello_helpers import bot_id
 
 TRELLO = "https://api.trello.com"
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from servicesync.contract import StreamState
-from servicesync.engine import project_view
-from servicesync.errors import RecordError, RetryableError
+from servicesync.engine import perform, project_view
+from servicesync.errors import ConnectorError, RecordError, RetryableError
+from servicesync.store import Store
 from servicesync_trello import (
     CreateMilestoneParams,
     CreateProjectParams,
@@ -206,6 +208,73 @@ async def test_update_milestone_half_done_is_finished_not_moved_twice(
         "Card b": "2026-03-12T00:00:00.000Z",
         "Card c": "2026-03-17T00:00:00.000Z",
     }
+
+
+def card_id(fake: TrelloFake, name: str) -> str:
+    return next(c["id"] for c in fake.state.cards.values() if c["name"] == name)
+
+
+def moves_made(fake: TrelloFake) -> Counter[str]:
+    """Count the card moves Trello applied, by card path."""
+    return Counter(
+        entry.path
+        for entry in fake.log.filter(method="PUT", route=CARD_ROUTE, status=200)
+    )
+
+
+async def test_update_milestone_partly_refused_stays_pending_then_moves_each_once(
+    fake: TrelloFake, connector: TrelloConnector, store: Store
+) -> None:
+    made = await laid_out(connector)
+    action = connector.actions()["update_milestone"]
+    first = card_id(fake, "Card a")
+    fake.faults.add(
+        "error", method="PUT", path=f"/1/cards/{first}", status=400, times=1
+    )
+    params = move(made, date(2026, 3, 17))
+
+    with pytest.raises(ConnectorError, match="1 items failed") as refused:
+        await perform(store, "trello", action, "deal:1:m8", params)
+    entry = store.journal_find("deal:1:m8")
+    half = dues(fake, made["Build"])
+    await perform(store, "trello", action, "deal:1:m8", params)
+
+    assert first in str(refused.value)
+    assert entry is not None and entry.status == "pending"
+    # Card b moved despite the refusal; card c, which ends the list, waited.
+    assert half == {
+        "Card a": "2026-03-02T00:00:00.000Z",
+        "Card b": "2026-03-12T00:00:00.000Z",
+        "Card c": "2026-03-10T00:00:00.000Z",
+    }
+    assert dues(fake, made["Build"]) == {
+        "Card a": "2026-03-09T00:00:00.000Z",
+        "Card b": "2026-03-12T00:00:00.000Z",
+        "Card c": "2026-03-17T00:00:00.000Z",
+    }
+    done = store.journal_find("deal:1:m8")
+    assert done is not None and done.status == "confirmed"
+    assert sorted(moves_made(fake).values()) == [1, 1, 1]
+    assert fake.log.count(method="PUT", route=CARD_ROUTE, status=400) == 1
+
+
+async def test_update_milestone_refused_at_the_end_is_finished_next_time(
+    fake: TrelloFake, connector: TrelloConnector, store: Store
+) -> None:
+    made = await laid_out(connector)
+    action = connector.actions()["update_milestone"]
+    last = card_id(fake, "Card c")
+    fake.faults.add("error", method="PUT", path=f"/1/cards/{last}", status=409, times=1)
+    params = move(made, date(2026, 3, 17))
+
+    with pytest.raises(ConnectorError, match="1 items failed"):
+        await perform(store, "trello", action, "deal:1:m9", params)
+    found = await action.find("deal:1:m9", params)
+    result = await perform(store, "trello", action, "deal:1:m9", params)
+
+    assert found is None
+    assert result.data["due"] == "2026-03-17" and result.failed == {}
+    assert sorted(moves_made(fake).values()) == [1, 1, 1]
 
 
 async def test_update_milestone_renames_the_list(

@@ -12,8 +12,7 @@ from servicesync.errors import RecordError, WebhookRejected
 from servicesync.store import Store
 from servicesync_trello import SIGNATURE_HEADER, TrelloConnector
 from servicesync_trello.fake import TrelloFake
-
-from conftest import CALLBACK, ConnectorFactory, bot_id
+from trello_helpers import CALLBACK, ConnectorFactory, bot_id
 
 
 def receive_with(connector: TrelloConnector, seen: list[WebhookRequest]) -> object:

@@ -28,9 +28,8 @@ from servicesync.plugins import load_plugins
 from servicesync.store import KEY_ENV, Store, open_store
 from servicesync.store.testing import every_row
 from servicesync_trello.fake import TrelloFake
+from trello_helpers import bot_id
 from typer.testing import CliRunner, Result
-
-from conftest import bot_id
 
 PUBLIC_URL = "https://sync.example.test"
 

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import jsonschema
-import pytest
+from servicesync_sdk.testing import shared_path
 
 SPEC_FILE = "api-specs/trello/spec/swagger.v3.json"
 REF = "#/components/schemas/"
@@ -30,18 +28,10 @@ CREDENTIALS = frozenset({"key", "token"})
 TEXT_STATUSES = frozenset({400, 401, 404, 500, 502, 503, 504})
 
 
-def shared_dir() -> Path:
-    root = Path(__file__).resolve().parents[3]
-    return Path(os.environ.get("SERVICESYNC_SHARED", root.parent / "shared"))
-
-
 @cache
 def load_spec() -> dict[str, Any]:
-    path = shared_dir() / SPEC_FILE
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"The Trello description {path} is missing on CI.")
-        pytest.skip(f"The Trello description {path} is not present.")
+    """Return the patched description, or skip (fail on CI) when it is absent."""
+    path = shared_path(SPEC_FILE, what="The Trello description")
     return patched(json.loads(path.read_text()))
 
 

@@ -12,6 +12,7 @@ from servicesync_sdk.base import (
     budget_values,
     pending_moves,
     read_budget,
+    send_moves,
     shifted_dues,
     with_budget,
 )
@@ -82,3 +83,50 @@ def test_milestone_moves_keep_the_first_plan_per_key() -> None:
     assert again == first
     assert MilestoneMoves(state, "lists").planned("flow:1:other") is None
     assert MilestoneMoves(state, "sections").planned("flow:1:m") is None
+
+
+PLANNED = {
+    "a": date(2026, 3, 9),
+    "b": date(2026, 3, 12),
+    "c": date(2026, 3, 17),
+    "d": date(2026, 3, 17),
+}
+
+
+class Tool:
+    """Takes moves in calls, refusing the items named in ``refuse``."""
+
+    def __init__(self, *refuse: str) -> None:
+        self.refuse = set(refuse)
+        self.calls: list[list[str]] = []
+
+    async def send(self, moves: list[tuple[str, date]]) -> dict[str, str]:
+        self.calls.append([item for item, _ in moves])
+        return {item: "refused" for item, _ in moves if item in self.refuse}
+
+
+async def test_send_moves_sends_the_end_last_in_calls_of_its_own() -> None:
+    tool = Tool()
+
+    refused = await send_moves(sorted(PLANNED.items()), PLANNED, tool.send, per_call=10)
+
+    assert refused == {}
+    assert tool.calls == [["a", "b"], ["c", "d"]]
+
+
+async def test_send_moves_holds_the_end_back_after_a_refusal() -> None:
+    tool = Tool("a")
+
+    refused = await send_moves(sorted(PLANNED.items()), PLANNED, tool.send)
+
+    assert refused == {"a": "refused"}
+    assert tool.calls == [["a"], ["b"]]
+
+
+async def test_send_moves_goes_on_with_the_end_after_a_refusal_there() -> None:
+    tool = Tool("c")
+
+    refused = await send_moves(sorted(PLANNED.items()), PLANNED, tool.send)
+
+    assert refused == {"c": "refused"}
+    assert tool.calls == [["a"], ["b"], ["c"], ["d"]]

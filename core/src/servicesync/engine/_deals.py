@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -25,7 +24,7 @@ from servicesync.store._links import (
     find_links,
     fresh_ids,
     select_pairs,
-    write_rows,
+    write_values,
 )
 
 __all__ = [
@@ -42,9 +41,15 @@ PIPELINES = table_of(Pipeline)
 SERVICES = table_of(Service)
 CHANGES = table_of(StageChange)
 
+#: The columns a deal's row is written with, in the order of :func:`_deal_row`.
+_DEAL_COLUMNS = ("id", "title", "client_id", "service_id", "stage_id", "amount",
+                 "currency", "probability", "owner", "estimate_min_hours",
+                 "estimate_max_hours", "expected_close", "created_at",
+                 "closed_at")  # fmt: skip
+_CHANGE_COLUMNS = ("id", "deal_id", "from_stage_id", "to_stage_id", "changed_at")
 
-@dataclass(frozen=True)
-class StageMove:
+
+class StageMove(NamedTuple):
     """A deal that entered a stage in this page."""
 
     deal_id: str
@@ -110,7 +115,7 @@ def save_deals(
     services = _service_ids(conn, {f.service for _, f in deals if f.service})
     previous = _current_stages(conn, [i for e, i in ids.items() if e not in created])
 
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     moves: list[StageMove] = []
     for external_id, fields in deals:
         deal_id = ids[external_id]
@@ -125,19 +130,19 @@ def save_deals(
                     deal_id, external_id, codes.get(old) if old else None, fields.stage
                 )
             )
-    write_rows(conn, DEALS, rows, ["id"])
+    write_values(conn, DEALS, _DEAL_COLUMNS, rows, ["id"])
     change_ids = fresh_ids(len(moves))
     changes = [
-        {
-            "id": change_id,
-            "deal_id": m.deal_id,
-            "from_stage_id": stages.get(m.previous) if m.previous else None,
-            "to_stage_id": stages[m.stage],
-            "changed_at": now,
-        }
+        (
+            change_id,
+            m.deal_id,
+            stages.get(m.previous) if m.previous else None,
+            stages[m.stage],
+            now,
+        )
         for change_id, m in zip(change_ids, moves, strict=True)
     ]
-    write_rows(conn, CHANGES, changes)
+    write_values(conn, CHANGES, _CHANGE_COLUMNS, changes)
     return moves
 
 
@@ -148,23 +153,25 @@ def _deal_row(
     clients: dict[str, str],
     services: dict[str, str],
     now: datetime,
-) -> dict[str, Any]:
-    return {
-        "id": deal_id,
-        "title": fields.title,
-        "client_id": clients.get(fields.client) if fields.client else None,
-        "service_id": services.get(fields.service) if fields.service else None,
-        "stage_id": stage_id,
-        "amount": fields.amount,
-        "currency": fields.currency,
-        "probability": fields.probability,
-        "owner": fields.owner,
-        "estimate_min_hours": fields.estimate_min_hours,
-        "estimate_max_hours": fields.estimate_max_hours,
-        "expected_close": fields.expected_close,
-        "created_at": fields.created_at or now,
-        "closed_at": fields.closed_at,
-    }
+) -> tuple[Any, ...]:
+    """A deal's values in the order of ``_DEAL_COLUMNS``."""
+    client, service = fields.client, fields.service
+    return (
+        deal_id,
+        fields.title,
+        clients.get(client) if client else None,
+        services.get(service) if service else None,
+        stage_id,
+        fields.amount,
+        fields.currency,
+        fields.probability,
+        fields.owner,
+        fields.estimate_min_hours,
+        fields.estimate_max_hours,
+        fields.expected_close,
+        fields.created_at or now,
+        fields.closed_at,
+    )
 
 
 def _known_links(

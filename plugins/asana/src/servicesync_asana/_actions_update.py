@@ -30,6 +30,7 @@ from servicesync_sdk.base import (
     budget_values,
     pending_moves,
     read_budget,
+    send_moves,
     with_budget,
 )
 
@@ -123,6 +124,11 @@ class UpdateMilestone(_ProjectAction):
     section last; the plan is kept in the connection's state first, so a
     repeat finishes it instead of moving a task twice. A section with no
     dated task has no due date to move.
+
+    A task Asana refuses (400, 404, 409) does not stop the others, but the
+    tasks that end the section wait until every other task moved; the
+    refused tasks are reported in :attr:`ActionResult.failed`, which leaves
+    the write pending, so the next attempt sends what is left of the plan.
     """
 
     name = "update_milestone"
@@ -150,9 +156,11 @@ class UpdateMilestone(_ProjectAction):
         if params.name is not None and section["name"] != params.name:
             await self._rename(params, params.name)
         dues = await self._dues(params)
+        refused: dict[str, str] = {}
         if params.due is not None:
-            dues = await self._move(dedup_key, params, params.due, dues)
-        return _milestone_result(params.milestone_id, dues)
+            dues, refused = await self._move(dedup_key, params, params.due, dues)
+        result = _milestone_result(params.milestone_id, dues)
+        return result.model_copy(update={"failed": refused})
 
     def _moved(self, dedup_key: str, due: date, dues: dict[str, date | None]) -> bool:
         """Whether the section is due on ``due``, as planned for ``dedup_key``."""
@@ -167,12 +175,17 @@ class UpdateMilestone(_ProjectAction):
         params: UpdateMilestoneParams,
         due: date,
         dues: dict[str, date | None],
-    ) -> dict[str, date | None]:
-        """Make the moves still pending; return the tasks' due dates after them."""
+    ) -> tuple[dict[str, date | None], dict[str, str]]:
+        """Make the moves still pending.
+
+        Returns:
+            The tasks' due dates after the moves, and the tasks Asana
+            refused to move, with its reason.
+        """
         planned = self.moves.planned(dedup_key)
         if planned is None:
             if _latest(dues) == due:
-                return dues
+                return dues, {}
             dated = {task: day for task, day in dues.items() if day is not None}
             if not dated:
                 msg = (
@@ -183,24 +196,23 @@ class UpdateMilestone(_ProjectAction):
                 raise RecordError(msg, service="asana")
             planned = self.moves.plan(dedup_key, dated, due)
         pending = pending_moves(dues, planned)
-        # The tasks that end the section go in a call of their own, last:
-        # should an earlier call fail, the section still shows its old date,
-        # so the next sync decides again from where things stand.
-        end = max(planned.values())
-        for group in (
-            [m for m in pending if m[1] != end],
-            [m for m in pending if m[1] == end],
-        ):
-            for start in range(0, len(group), BATCH_SIZE):
-                await self._send(group[start : start + BATCH_SIZE])
-        if pending:
+        refused = await send_moves(pending, planned, self._send, per_call=BATCH_SIZE)
+        made = [(task, day) for task, day in pending if task not in refused]
+        if made:
             logger.info(
                 "Moved %d tasks of the section %s to end on %s",
-                len(pending), params.milestone_id, due,
+                len(made), params.milestone_id, due,
             )  # fmt: skip
-        return {**dues, **dict(pending)}
+        if refused:
+            logger.warning(
+                "Asana refused to move %d tasks of the section %s; the next "
+                "attempt moves what is left",
+                len(refused), params.milestone_id,
+            )  # fmt: skip
+        return {**dues, **dict(made)}, refused
 
-    async def _send(self, moves: list[tuple[str, date]]) -> None:
+    async def _send(self, moves: list[tuple[str, date]]) -> dict[str, str]:
+        """Move the tasks in one ``/batch`` call; return those Asana refused."""
         actions = [
             {
                 "relative_path": f"/tasks/{task}",
@@ -211,6 +223,7 @@ class UpdateMilestone(_ProjectAction):
             for task, day in moves
         ]
         answers = await self.connector.api.batch(actions)
+        refused: dict[str, str] = {}
         for (task, _), answer in zip(moves, answers, strict=True):
             if answer.ok:
                 continue
@@ -218,7 +231,11 @@ class UpdateMilestone(_ProjectAction):
                 # The plan is kept: the next attempt moves what is left.
                 msg = f"Moving the task {task!r} failed ({answer.status})."
                 raise ServiceUnavailable(msg, service="asana", endpoint="POST /batch")
-            raise batch_refusal(answer, f"move the task {task!r}")
+            error = batch_refusal(answer, f"move the task {task!r}")
+            if not isinstance(error, RecordError):
+                raise error
+            refused[task] = str(error)
+        return refused
 
     async def _section(self, params: UpdateMilestoneParams) -> dict[str, Any]:
         """Return the section, after making sure it is one of the project's.

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from servicesync.errors import MappingError
 
@@ -38,6 +38,14 @@ DEFAULT_FUNNEL = (
 )  # fmt: skip
 
 _LETTERS = {"P": "process", "S": "success", "F": "failure"}
+#: The funnel code a closed deal takes by its stage's semantics.
+_CLOSED_STAGES = {"success": "won", "failure": "lost"}
+_CENTS: Final = Decimal("0.01")
+
+#: Where the custom fields sit, for each set of keys a row came with.
+_CUSTOM_KEYS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+#: Key sets remembered at most; a portal's rows come with a handful.
+_CUSTOM_KEYS_LIMIT = 256
 
 
 def _id(value: Any) -> str | None:
@@ -45,8 +53,9 @@ def _id(value: Any) -> str | None:
     return None if text in ("", "0") else text
 
 
-def _moment(value: Any, field: str) -> str | None:
-    if value in (None, ""):
+def _parsed_moment(value: Any, field: str) -> datetime | None:
+    """Read an aware date; ``None`` for an empty value."""
+    if value is None or value == "":
         return None
     try:
         moment = datetime.fromisoformat(str(value))
@@ -58,14 +67,34 @@ def _moment(value: Any, field: str) -> str | None:
         raise MappingError(
             f"The deal field {field!r} holds {value!r} without an offset."
         )
-    return moment.isoformat()
+    return moment
+
+
+def _moment(value: Any, field: str) -> str | None:
+    moment = _parsed_moment(value, field)
+    return None if moment is None else moment.isoformat()
 
 
 def _amount(value: Any) -> str:
     try:
-        return str(Decimal(str(value or "0")).quantize(Decimal("0.01")))
+        return str(Decimal(str(value or "0")).quantize(_CENTS))
     except InvalidOperation as exc:
         raise MappingError(f"The deal amount {value!r} is not a number.") from exc
+
+
+def _custom(deal: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the deal's custom fields (``UF_CRM_...``), in the row's order."""
+    # Every row of a portal comes with the same keys, so which of them are
+    # custom is worked out once per key set rather than per row: testing
+    # each of some 45 keys costs more than the rest of the mapping.
+    keys = tuple(deal)
+    custom = _CUSTOM_KEYS.get(keys)
+    if custom is None:
+        if len(_CUSTOM_KEYS) >= _CUSTOM_KEYS_LIMIT:
+            _CUSTOM_KEYS.clear()
+        custom = tuple(k for k in keys if str(k).startswith("UF_CRM"))
+        _CUSTOM_KEYS[keys] = custom
+    return {k: deal[k] for k in custom}
 
 
 def semantics_of(letter_or_word: str | None) -> str:
@@ -99,7 +128,7 @@ def map_deal(deal: Mapping[str, Any]) -> dict[str, Any]:
         "modified_at": _moment(deal.get("DATE_MODIFY"), "DATE_MODIFY"),
         "begins_on": _moment(deal.get("BEGINDATE"), "BEGINDATE"),
         "closes_on": _moment(deal.get("CLOSEDATE"), "CLOSEDATE"),
-        "custom": {k: v for k, v in deal.items() if str(k).startswith("UF_CRM")},
+        "custom": _custom(deal),
     }
 
 
@@ -130,19 +159,34 @@ def deal_fields(deal: Mapping[str, Any]) -> dict[str, Any]:
     Won and lost stages map by their semantics; a process stage needs the
     connection's ``mapping.values.stage`` table, which the engine applies to
     ``stage_source`` (the portal's own stage id).
+
+    The values are those of :func:`map_deal`'s output, and a deal
+    :func:`map_deal` refuses is refused with the same message.
     """
-    mapped = map_deal(deal)
-    semantics = mapped["stage_semantics"]
-    closes = mapped["closes_on"]
+    # Every deal of every page comes through here, so the checks of
+    # map_deal are made in its order without building its whole dict.
+    if not deal.get("ID"):
+        raise MappingError("The deal has no ID.")
+    semantics = semantics_of(deal.get("STAGE_SEMANTIC_ID"))
+    amount = _amount(deal.get("OPPORTUNITY"))
+    created = _moment(deal.get("DATE_CREATE"), "DATE_CREATE")
+    # The modification and start dates are only checked: the engine takes
+    # neither, and writing them back as text is most of a date's cost.
+    _parsed_moment(deal.get("DATE_MODIFY"), "DATE_MODIFY")
+    _parsed_moment(deal.get("BEGINDATE"), "BEGINDATE")
+    closes = _parsed_moment(deal.get("CLOSEDATE"), "CLOSEDATE")
+    closed = None
+    if closes is not None and semantics != "process":
+        closed = closes.isoformat()
     return {
-        "title": mapped["title"],
-        "stage": {"success": "won", "failure": "lost"}.get(semantics),
-        "stage_source": mapped["stage_id"],
-        "amount": mapped["amount"],
-        "currency": mapped["currency"],
-        "client": mapped["company_id"],
-        "owner": mapped["owner_id"],
-        "created_at": mapped["created_at"],
-        "closed_at": closes if semantics != "process" else None,
-        **mapped["custom"],
+        "title": str(deal.get("TITLE") or ""),
+        "stage": _CLOSED_STAGES.get(semantics),
+        "stage_source": deal.get("STAGE_ID"),
+        "amount": amount,
+        "currency": deal.get("CURRENCY_ID"),
+        "client": _id(deal.get("COMPANY_ID")),
+        "owner": _id(deal.get("ASSIGNED_BY_ID")),
+        "created_at": created,
+        "closed_at": closed,
+        **_custom(deal),
     }

@@ -1,9 +1,11 @@
 """Actions that change a project after it was made: its budget line, its milestones.
 
 Two-way consistency calls them when a won deal changes (its title, amount,
-scope or dates). Each reads the project or version first and writes only what
-differs from what is asked, so an attempt repeated after a crash, or a find
-after a lost answer, recognises what an earlier attempt did.
+scope or dates). Each reads the project, epic or version first and writes
+only what differs from what is asked, so an attempt repeated after a crash,
+or a find after a lost answer, recognises what an earlier attempt did. In
+epic mode the deal's project is an epic, and so may a milestone be; both
+are changed with an issue edit (see :mod:`servicesync_jira._epic_updates`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from servicesync.contract import ActionResult
-from servicesync.errors import FatalError, RecordError
+from servicesync.errors import RecordError
 from servicesync_sdk.base import (
     UpdateMilestoneParams,
     UpdateProjectParams,
@@ -23,6 +25,15 @@ from servicesync_sdk.base import (
 
 from servicesync_jira._actions_lifecycle import _ProjectAction
 from servicesync_jira._client import API
+from servicesync_jira._epic_updates import (
+    deal_epic_changes,
+    edit_issue,
+    milestone_epic_changes,
+    milestone_epic_result,
+    read_deal_epic,
+    read_milestone_epic,
+)
+from servicesync_jira._epics import deal_epic_result
 from servicesync_jira._errors import raise_for_status
 from servicesync_jira._projects import project_result
 
@@ -45,7 +56,9 @@ class UpdateProject(_ProjectAction):
 
     The name keeps Jira's key suffix, as ``create_project`` made it
     (``"Northwind: data audit (NOR)"``); the amount, currency, scope (in
-    hours) and client go into the description's budget line.
+    hours) and client go into the description's budget line. In epic mode
+    the deal's epic is changed instead: its summary is the title, and the
+    budget line is a paragraph of its description.
     """
 
     name = "update_project"
@@ -54,7 +67,12 @@ class UpdateProject(_ProjectAction):
     async def find(
         self, dedup_key: str, params: UpdateProjectParams
     ) -> ActionResult | None:
-        project = await self._project(params.project_key)
+        if self.connector.config.mode == "epic":
+            epic = await read_deal_epic(self.connector, params.project_key)
+            if deal_epic_changes(epic, params):
+                return None
+            return deal_epic_result(self.connector, str(epic["key"]))
+        project = await self.project(params.project_key)
         if _changes(project, params):
             return None
         return project_result(self.connector, project)
@@ -62,7 +80,9 @@ class UpdateProject(_ProjectAction):
     async def execute(
         self, dedup_key: str, params: UpdateProjectParams
     ) -> ActionResult:
-        project = await self._project(params.project_key)
+        if self.connector.config.mode == "epic":
+            return await self._update_epic(params)
+        project = await self.project(params.project_key)
         changes = _changes(project, params)
         if changes:
             key = str(project["key"])
@@ -74,13 +94,14 @@ class UpdateProject(_ProjectAction):
             logger.info("Updated %s of the project %s", ", ".join(changes), key)
         return project_result(self.connector, project)
 
-    async def _project(self, key: str) -> dict[str, Any]:
-        if self.connector.config.mode == "epic":
-            # TODO: an epic per deal keeps no budget line yet; its description
-            # is a document, not text, so it needs its own reader and writer.
-            msg = "update_project is not supported yet in epic mode."
-            raise FatalError(msg, service="jira")
-        return await self.project(key)
+    async def _update_epic(self, params: UpdateProjectParams) -> ActionResult:
+        epic = await read_deal_epic(self.connector, params.project_key)
+        key = str(epic["key"])
+        changes = deal_epic_changes(epic, params)
+        if changes:
+            await edit_issue(self.connector, key, changes)
+            logger.info("Updated %s of the deal epic %s", ", ".join(changes), key)
+        return deal_epic_result(self.connector, key)
 
 
 def _changes(project: dict[str, Any], params: UpdateProjectParams) -> dict[str, str]:
@@ -111,7 +132,12 @@ def project_title(name: str, key: str) -> str:
 
 
 class UpdateMilestone(_ProjectAction):
-    """Move a milestone's due date or rename it: a version's release date."""
+    """Move a milestone's due date or rename it.
+
+    A version's release date and name change with ``PUT /version/{id}``; a
+    milestone made as an epic (``milestones_as = "epics"``) has its due
+    date and summary changed with an issue edit.
+    """
 
     name = "update_milestone"
     params_model = UpdateMilestoneParams
@@ -119,7 +145,12 @@ class UpdateMilestone(_ProjectAction):
     async def find(
         self, dedup_key: str, params: UpdateMilestoneParams
     ) -> ActionResult | None:
-        version = await self._version(params)
+        if self.connector.config.milestones_as == "epics":
+            epic = await read_milestone_epic(self.connector, params)
+            if milestone_epic_changes(epic, params):
+                return None
+            return milestone_epic_result(epic)
+        version = await read_version(self.connector, params.milestone_id)
         if _version_changes(version, params):
             return None
         return _milestone_result(version)
@@ -127,7 +158,9 @@ class UpdateMilestone(_ProjectAction):
     async def execute(
         self, dedup_key: str, params: UpdateMilestoneParams
     ) -> ActionResult:
-        version = await self._version(params)
+        if self.connector.config.milestones_as == "epics":
+            return await self._update_epic(params)
+        version = await read_version(self.connector, params.milestone_id)
         changes = _version_changes(version, params)
         if changes:
             client = self.connector.client
@@ -141,13 +174,16 @@ class UpdateMilestone(_ProjectAction):
             )
         return _milestone_result(version)
 
-    async def _version(self, params: UpdateMilestoneParams) -> dict[str, Any]:
-        if self.connector.config.milestones_as != "versions":
-            # TODO: moving an epic's due date needs an issue edit, which the
-            # connector does not make yet.
-            msg = "update_milestone is not supported yet with milestones as epics."
-            raise FatalError(msg, service="jira")
-        return await read_version(self.connector, params.milestone_id)
+    async def _update_epic(self, params: UpdateMilestoneParams) -> ActionResult:
+        epic = await read_milestone_epic(self.connector, params)
+        changes = milestone_epic_changes(epic, params)
+        if changes:
+            await edit_issue(self.connector, str(epic["key"]), changes)
+            epic = {**epic, "fields": {**epic["fields"], **changes}}
+            logger.info(
+                "Updated %s of the milestone epic %s", ", ".join(changes), epic["key"]
+            )
+        return milestone_epic_result(epic)
 
 
 async def read_version(connector: JiraConnector, version_id: str) -> dict[str, Any]:

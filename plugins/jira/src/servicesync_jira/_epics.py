@@ -19,6 +19,7 @@ from servicesync.contract import ActionResult
 
 from servicesync_jira._client import API
 from servicesync_jira._config import JiraConfig
+from servicesync_jira._document import text_document
 from servicesync_jira._errors import raise_for_status
 from servicesync_jira._keys import issue_label, marker
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from servicesync_jira._actions_project import CreateProjectParams
     from servicesync_jira._connector import JiraConnector
 
-__all__ = ["create_deal_epic", "find_deal_epic", "place"]
+__all__ = ["create_deal_epic", "deal_epic_result", "find_deal_epic", "place"]
 
 
 def place(config: JiraConfig, project_key: str) -> tuple[str, str | None]:
@@ -54,7 +55,7 @@ async def find_deal_epic(
     project = str(connector.config.shared_project_key)
     label = issue_label(dedup_key)
     found = await connector.tasks.search_labels(project, {label})
-    return _result(connector, found[label]) if label in found else None
+    return deal_epic_result(connector, found[label]) if label in found else None
 
 
 async def create_deal_epic(
@@ -67,28 +68,20 @@ async def create_deal_epic(
         "issuetype": {"name": "Epic"},
         "summary": params.name,
         "labels": [issue_label(dedup_key)],
-        "description": _paragraph(text),
+        "description": text_document(text),
     }
     client = connector.client
     response = await client.post(f"{API}/issue", json={"fields": fields})
     raise_for_status(response, f"create the epic {params.name!r}")
     key = str(client.json(response)["key"])
     connector.remember_key_floor(key, int(key.rsplit("-", 1)[1]))
-    return _result(connector, key)
+    return deal_epic_result(connector, key)
 
 
-def _result(connector: JiraConnector, key: str) -> ActionResult:
+def deal_epic_result(connector: JiraConnector, key: str) -> ActionResult:
+    """Return a deal's epic as the project actions report it, by its key."""
     url = f"{connector.config.base_url}/browse/{key}"
     project = connector.config.shared_project_key
     return ActionResult(
         external_id=key, url=url, data={"key": key, "project": project, "epic": key}
     )
-
-
-def _paragraph(text: str) -> dict[str, Any]:
-    content = [{"type": "text", "text": text}] if text else []
-    return {
-        "type": "doc",
-        "version": 1,
-        "content": [{"type": "paragraph", "content": content}],
-    }

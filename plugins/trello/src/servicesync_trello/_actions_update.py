@@ -27,6 +27,7 @@ from servicesync_sdk.base import (
     budget_values,
     pending_moves,
     read_budget,
+    send_moves,
     with_budget,
 )
 
@@ -121,6 +122,11 @@ class UpdateMilestone(Action[UpdateMilestoneParams]):
     its time of day; the plan is kept in the connection's state first, so a
     repeat finishes it instead of moving a card twice. A list with no dated
     card has no due date to move.
+
+    A card Trello refuses (400, 404, 409) does not stop the others, but the
+    cards that end the list wait until every other card moved; the refused
+    cards are reported in :attr:`ActionResult.failed`, which leaves the
+    write pending, so the next attempt sends what is left of the plan.
     """
 
     name = "update_milestone"
@@ -148,9 +154,10 @@ class UpdateMilestone(Action[UpdateMilestoneParams]):
         if params.name is not None and found["name"] != params.name:
             found = await self._rename(params, params.name)
         cards = await self._cards(params.milestone_id)
+        refused: dict[str, str] = {}
         if params.due is not None:
-            cards = await self._move(dedup_key, params, params.due, cards)
-        return _list_result(found, cards)
+            cards, refused = await self._move(dedup_key, params, params.due, cards)
+        return _list_result(found, cards).model_copy(update={"failed": refused})
 
     def _moved(self, dedup_key: str, due: date, cards: dict[str, str | None]) -> bool:
         """Whether the list is due on ``due``, as planned for ``dedup_key``."""
@@ -165,13 +172,18 @@ class UpdateMilestone(Action[UpdateMilestoneParams]):
         params: UpdateMilestoneParams,
         due: date,
         cards: dict[str, str | None],
-    ) -> dict[str, str | None]:
-        """Make the moves still pending; return the cards' ``due`` after them."""
+    ) -> tuple[dict[str, str | None], dict[str, str]]:
+        """Make the moves still pending.
+
+        Returns:
+            The cards' ``due`` after the moves, and the cards Trello refused
+            to move, with its reason.
+        """
         days = _days(cards)
         planned = self.moves.planned(dedup_key)
         if planned is None:
             if _latest(cards) == due:
-                return cards
+                return cards, {}
             dated = {card: day for card, day in days.items() if day is not None}
             if not dated:
                 msg = (
@@ -182,13 +194,27 @@ class UpdateMilestone(Action[UpdateMilestoneParams]):
                 raise RecordError(msg, service="trello")
             planned = self.moves.plan(dedup_key, dated, due)
         moved = dict(cards)
-        for card, day in pending_moves(days, planned):
-            moved[card] = await self._send(card, _on_day(cards[card], day))
+
+        async def send(moves: list[tuple[str, date]]) -> dict[str, str]:
+            [(card, day)] = moves
+            try:
+                moved[card] = await self._send(card, _on_day(cards[card], day))
+            except RecordError as exc:
+                return {card: str(exc)}
+            return {}
+
+        refused = await send_moves(pending_moves(days, planned), planned, send)
         if moved != cards:
             logger.info(
                 "Moved the cards of the list %s to end on %s", params.milestone_id, due
             )
-        return moved
+        if refused:
+            logger.warning(
+                "Trello refused to move %d cards of the list %s; the next "
+                "attempt moves what is left",
+                len(refused), params.milestone_id,
+            )  # fmt: skip
+        return moved, refused
 
     async def _send(self, card: str, due: str) -> str | None:
         client = self.connector.client

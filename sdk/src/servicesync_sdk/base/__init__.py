@@ -8,8 +8,9 @@
 * :class:`UpdateProjectParams` and :class:`UpdateMilestoneParams`, what
   two-way consistency asks a delivery tool to change; the budget line
   (:func:`read_budget`, :func:`with_budget`) tools without a budget keep
-  in a project's description; :class:`MilestoneMoves`, which moves a
-  milestone that is due when its last task is.
+  in a project's description; :class:`MilestoneMoves` and
+  :func:`send_moves`, which move a milestone that is due when its last
+  task is.
 * :class:`SignedWebhookHandler` with the usual proofs (:class:`HmacSignature`,
   :class:`SharedToken`) and handshakes (:class:`EchoSecretHandshake`,
   :class:`ValidationCodeHandshake`).
@@ -40,6 +41,7 @@ from servicesync_sdk.base._updates import (
     UpdateProjectParams,
     budget_values,
     pending_moves,
+    send_moves,
     shifted_dues,
 )
 from servicesync_sdk.base._webhook import SignedWebhookHandler
@@ -65,6 +67,7 @@ __all__ = [
     "budget_values",
     "pending_moves",
     "read_budget",
+    "send_moves",
     "shifted_dues",
     "with_budget",
 ]

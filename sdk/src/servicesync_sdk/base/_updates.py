@@ -10,12 +10,16 @@ Trello list) has a milestone due when its last dated task is.
 :class:`MilestoneMoves` moves such a milestone by moving every dated task
 by as much as the last one must move, and remembers the plan so that an
 attempt repeated after a failure half way does not move a task twice.
+:func:`send_moves` makes the moves in an order that keeps the milestone
+from showing its new date while any other task is left behind, and tells
+which tasks the tool refused, so that the action can report them as
+failed and the next attempt finish the plan.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -29,6 +33,7 @@ __all__ = [
     "UpdateProjectParams",
     "budget_values",
     "pending_moves",
+    "send_moves",
     "shifted_dues",
 ]
 
@@ -100,9 +105,9 @@ def pending_moves(
     """Return the planned moves not made yet, the latest date last.
 
     A task planned but gone since is left out. Writing the latest last
-    means that until every other task moved, the milestone's own due date
-    (the latest) has not, so whoever reads the tool in between still sees
-    the milestone where it was.
+    means that until every other task moved, the milestone does not show
+    its new due date (the latest), though a move later can show a date in
+    between.
     """
     moves = [
         (item, day)
@@ -110,6 +115,44 @@ def pending_moves(
         if item in dues and dues[item] != day
     ]
     return sorted(moves, key=lambda move: (move[1], move[0]))
+
+
+#: Sends some moves to the tool; returns the refused ones, item -> reason.
+MoveSender = Callable[[list[tuple[str, date]]], Awaitable[Mapping[str, str]]]
+
+
+async def send_moves(
+    pending: Sequence[tuple[str, date]],
+    planned: Mapping[str, date],
+    send: MoveSender,
+    *,
+    per_call: int = 1,
+) -> dict[str, str]:
+    """Make the pending moves, ``per_call`` to a call; return those refused.
+
+    The moves onto the planned end (the milestone's new due date) are sent
+    last, in calls of their own, and only when no other move was refused:
+    until they are made the milestone does not show its new date (moved
+    later, it can show one in between, once a task passes the old end).
+    A refused move does not stop the others; an error ``send`` raises stops
+    everything. The action reports the refused moves as failed, which keeps
+    its write pending, so that the next attempt finishes the plan.
+
+    Example:
+        With ``a`` planned for 9 March and ``b`` for 17 March (the end), a
+        refusal of ``a`` holds ``b`` back: ``send`` is called for ``a`` only,
+        and the answer is ``{"a": <the tool's reason>}``.
+    """
+    end = max(planned.values(), default=None)
+    leading = [move for move in pending if move[1] != end]
+    closing = [move for move in pending if move[1] == end]
+    refused: dict[str, str] = {}
+    for group in (leading, closing):
+        if refused:
+            break
+        for start in range(0, len(group), per_call):
+            refused.update(await send(group[start : start + per_call]))
+    return refused
 
 
 class MilestoneMoves:

@@ -30,6 +30,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from servicesync_sdk.http._json import parse_json
 from servicesync_sdk.http._limits import Limiter
 from servicesync_sdk.http._retry import (
     RetryPolicy,
@@ -236,13 +237,13 @@ class ServiceClient:
         return await self.request("DELETE", url, **options)
 
     def json(self, response: httpx.Response, endpoint: str | None = None) -> Any:
-        """Return the parsed JSON body of ``response``.
+        """Return the parsed JSON body of ``response``, as ``json.loads`` gives it.
 
         Raises:
             MalformedResponse: the body is not JSON.
         """
         try:
-            return response.json()
+            return parse_json(response.content)
         except ValueError as exc:
             where = self.redactor.url(str(response.request.url))
             msg = (

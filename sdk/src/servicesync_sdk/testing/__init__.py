@@ -4,6 +4,8 @@ The SDK registers :mod:`servicesync_sdk.testing.plugin` with pytest, so the
 fixtures ``virtual_clock``, ``memory_context`` and ``make_context`` are
 available in every test. The conformance suite is enabled by subclassing
 :class:`ConnectorConformance` with a :class:`ConformanceHarness`.
+:func:`shared_path` finds the official API descriptions that tests read in
+place, and skips (fails on CI) when they are absent.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from servicesync_sdk.testing._memory import (
     memory_context,
 )
 from servicesync_sdk.testing._recorder import Recorder, StreamRun
+from servicesync_sdk.testing._shared import SHARED_ENV, shared_path
 from servicesync_sdk.testing._transports import ScriptedSlowDowns, SeenRequest
 
 __all__ = [
+    "SHARED_ENV",
     "ConformanceHarness",
     "ConformanceKit",
     "ConnectorConformance",
@@ -40,4 +44,5 @@ __all__ = [
     "SeenRequest",
     "StreamRun",
     "memory_context",
+    "shared_path",
 ]

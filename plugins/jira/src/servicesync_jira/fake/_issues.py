@@ -6,6 +6,7 @@ import base64
 import copy
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from servicesync_jira._timefmt import format_jira_time
@@ -16,6 +17,8 @@ from servicesync_jira.fake._state import SiteState
 __all__ = ["IssueStore"]
 
 _MISSING = "Issue does not exist or you do not have permission to see it."
+#: The fields an issue edit may set in the fake; the others it does not model.
+_EDITABLE = frozenset({"summary", "description", "duedate", "labels"})
 _STATUSES = {
     "To Do": {"id": "10000", "key": "new", "name": "To Do"},
     "In Progress": {"id": "3", "key": "indeterminate", "name": "In Progress"},
@@ -96,6 +99,28 @@ class IssueStore:
                 )
         status = 201 if created else 400
         return status, {"issues": created, "errors": errors}
+
+    def edit(self, id_or_key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Change an issue from the ``fields`` of an ``IssueUpdateDetails`` body.
+
+        The fake edits the fields in ``_EDITABLE`` and refuses the others,
+        like the ``update`` operations, which it does not model.
+
+        Raises:
+            FakeJiraError: 404 for an unknown issue, 400 for a body it refuses.
+        """
+        issue = self.get(id_or_key)
+        fields = body.get("fields")
+        if body.get("update"):
+            raise FakeJiraError(400, ["The fake edits fields only, not operations."])
+        if not isinstance(fields, dict) or not fields:
+            raise FakeJiraError(400, ["The request sets no field of the issue."])
+        errors = _edit_errors(fields)
+        if errors:
+            raise FakeJiraError(400, errors=errors)
+        issue["fields"].update(fields)
+        self.touch(issue)
+        return issue
 
     def transition(self, id_or_key: str, status: str) -> dict[str, Any]:
         """Move an issue to ``status`` (``To Do``, ``In Progress`` or ``Done``)."""
@@ -311,6 +336,38 @@ class IssueStore:
             "created": format_jira_time(issue["created"]),
             "updated": format_jira_time(issue["updated"]),
         }
+
+
+def _edit_errors(fields: dict[str, Any]) -> dict[str, str]:
+    """Return what is wrong with the fields an edit sets, by field."""
+    errors = {
+        name: f"The field {name!r} cannot be edited in the fake."
+        for name in sorted(set(fields) - _EDITABLE)
+    }
+    if "summary" in fields and not str(fields["summary"] or "").strip():
+        errors["summary"] = "You must specify a summary of the issue."
+    if "duedate" in fields and not _is_day(fields["duedate"]):
+        errors["duedate"] = "The due date must be a day written as YYYY-MM-DD."
+    description = fields.get("description")
+    if description is not None and (
+        not isinstance(description, dict) or description.get("type") != "doc"
+    ):
+        errors["description"] = "The description must be an Atlassian document."
+    labels = fields.get("labels", [])
+    if not isinstance(labels, list) or any(" " in str(label) for label in labels):
+        errors["labels"] = "The labels must be a list of words without spaces."
+    return errors
+
+
+def _is_day(value: Any) -> bool:
+    """Whether ``value`` clears a due date (``None``) or is a day."""
+    if value is None:
+        return True
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return len(str(value)) == len("2026-01-31")
 
 
 def _ids_only(fields: list[str] | None) -> bool:

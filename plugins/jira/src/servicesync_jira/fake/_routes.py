@@ -210,6 +210,14 @@ def build_routes(fake: JiraFake) -> list[Route]:
         return issues.render(issues.get(request.path_params["key"]), wanted)
 
     @_json()
+    async def issue_edit(request: Request) -> Any:
+        issue = issues.edit(request.path_params["key"], await _body(request))
+        fake.emit_issue("jira:issue_updated", issue["id"])
+        if request.query_params.get("returnIssue") == "true":
+            return issues.render(issue, ["*all"])
+        return Response(status_code=204)
+
+    @_json()
     async def search_jql(request: Request) -> Any:
         if request.method == "POST":
             body = await _body(request)
@@ -298,6 +306,7 @@ def build_routes(fake: JiraFake) -> list[Route]:
         Route(f"{API}/issue/bulk", issue_bulk, methods=["POST"]),
         Route(f"{API}/issue/bulkfetch", issue_bulkfetch, methods=["POST"]),
         Route(f"{API}/issue/{{key}}", issue_get),
+        Route(f"{API}/issue/{{key}}", issue_edit, methods=["PUT"]),
         Route(f"{API}/issue/{{key}}/worklog", worklog_list_of_issue),
         Route(f"{API}/issue/{{key}}/worklog", worklog_add, methods=["POST"]),
         Route(f"{API}/search/jql", search_jql, methods=["GET", "POST"]),

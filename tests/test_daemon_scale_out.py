@@ -2,9 +2,10 @@
 
 The daemons are real processes sharing the machine's PostgreSQL (a schema of
 their own) and the Bitrix24 fake served on loopback with its limits on. One
-daemon is killed in the middle of a sync; the others' sweep finds its job
-and runs it again. Heartbeats and the stall bound are shortened so the test
-takes seconds; the assertions are about what happened, not how fast.
+daemon is killed in the middle of a sync (its call to the portal held there
+until it is dead); the others' sweep finds its job and runs it again.
+Heartbeats and the stall bound are shortened so the test takes seconds; the
+assertions are about what happened, not how fast.
 """
 
 from __future__ import annotations
@@ -101,8 +102,12 @@ def test_three_daemons_share_the_work_and_take_over_a_dead_one(
     daemons = [DaemonProcess(config, env) for _ in range(3)]
     try:
         time.sleep(RUN_BEFORE_KILL)
-        victim = _busy_daemon(daemons)
-        victim.kill()
+        with fake.hold() as hold:
+            # The next call to the portal waits there, so the daemon that
+            # made it is in the middle of a sync when it dies.
+            hold.wait_held()
+            victim = _busy_daemon(daemons)
+            victim.kill()
         time.sleep(RUN_AFTER_KILL)
         survivors = [d for d in daemons if d is not victim]
         work = survivors[0].health()["work"]

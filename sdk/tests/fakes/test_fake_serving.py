@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +46,50 @@ def test_serve_in_thread_drops_the_connection() -> None:
         )
 
     assert len(fake.notes) == 1
+
+
+def test_a_hold_keeps_matching_requests_waiting_until_released() -> None:
+    fake = NotesFake(clock=SystemClock(), seed=0)
+    headers = {"Authorization": f"Bearer {fake.token}"}
+    answers: list[int] = []
+
+    with serve_in_thread(fake) as base_url:
+        hold = fake.hold(method="POST", route="/notes")
+        writer = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    f"{base_url}/notes", json={"title": "x"}, headers=headers
+                ).status_code
+            )
+        )
+        writer.start()
+        hold.wait_held()
+        # A request the hold does not match goes through meanwhile.
+        read = httpx.get(f"{base_url}/notes", headers=headers)
+        held_before_release = (list(answers), len(fake.notes))
+        hold.release()
+        writer.join(timeout=30)
+        # A released hold holds nothing more.
+        again = httpx.post(f"{base_url}/notes", json={"title": "y"}, headers=headers)
+
+    assert read.status_code == 200
+    assert held_before_release == ([], 0)
+    assert answers == [201] and again.status_code == 201
+    assert hold.held == 1
+    assert len(fake.notes) == 2
+
+
+def test_a_hold_that_holds_nothing_says_so() -> None:
+    fake = NotesFake(clock=SystemClock(), seed=0)
+
+    with (
+        serve_in_thread(fake),
+        fake.hold(route="/notes") as hold,
+        pytest.raises(TimeoutError, match="0 of 1 requests were held"),
+    ):
+        hold.wait_held(timeout=0.05)
+
+    assert hold.released
 
 
 def test_load_fake_uses_the_given_factories() -> None:

@@ -20,6 +20,7 @@ from servicesync_sdk.fakes._faults import (
     FaultRule,
     FaultyTransport,
 )
+from servicesync_sdk.fakes._holds import RequestHold
 from servicesync_sdk.fakes._limits import (
     Decision,
     FixedWindow,
@@ -65,6 +66,7 @@ __all__ = [
     "Limiter",
     "LoggedRequest",
     "RateLimitRule",
+    "RequestHold",
     "RequestLog",
     "SignedWebhook",
     "Subscription",

@@ -28,6 +28,7 @@ from servicesync_sdk.fakes._faults import (
     FaultyTransport,
     damage_body,
 )
+from servicesync_sdk.fakes._holds import RequestHold
 from servicesync_sdk.fakes._limits import Limiter, RateLimitRule
 from servicesync_sdk.fakes._log import LoggedRequest, RequestLog
 from servicesync_sdk.fakes._webhooks import WebhookSender
@@ -100,6 +101,7 @@ class FakeService:
         #: them as 500s; serving on a port turns this off.
         self.raise_server_exceptions = True
         self._app: Starlette | None = None
+        self._holds: list[RequestHold] = []
 
     # -- what subclasses provide ------------------------------------------
 
@@ -206,8 +208,11 @@ class FakeService:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
-        at = self.clock.now()
         route = self.route_of(scope)
+        for hold in list(self._holds):
+            if hold.matches(scope["method"], route):
+                await hold.wait()
+        at = self.clock.now()
         rule = self.faults.pick(scope["method"], scope["path"], route)
         if rule is not None and rule.kind is FaultKind.ERROR:
             start, chunks = await _capture(self._fault_error(rule), scope, body)
@@ -255,6 +260,21 @@ class FakeService:
                 raise
             error = self.error_response(500, "The fake failed on this request.")
             return await _capture(error, scope, body)
+
+    def hold(
+        self, *, method: str | None = None, route: str | None = None
+    ) -> RequestHold:
+        """Keep matching requests waiting, unanswered, until the hold is released.
+
+        For a fake served on a port: a test waits with
+        :meth:`RequestHold.wait_held` until its client is blocked on a call,
+        acts (kills the client, say), then releases. A released hold is
+        forgotten; held requests then go through as any other.
+        """
+        self._holds = [held for held in self._holds if not held.released]
+        hold = RequestHold(method, route)
+        self._holds.append(hold)
+        return hold
 
     def check_rate_limits(self, request: Request) -> Response | None:
         """Count ``request`` against every rule; return the first refusal."""

@@ -151,6 +151,37 @@ async def test_webhook_leads_to_a_run_with_its_delivery_key(daemon: Daemonish) -
     assert titles == ["Contoso 2"]
 
 
+async def test_webhook_after_the_baseline_reads_only_what_it_names(
+    daemon: Daemonish,
+) -> None:
+    deal = await daemon.call("crm.deal.add", {"fields": {"TITLE": "Contoso"}})
+    await daemon.call("crm.deal.add", {"fields": {"TITLE": "Litware"}})
+    await daemon.scheduler.request("crm", "manual:baseline")
+    await _run_for(daemon, 60)
+    baseline_streams = {r["stream"] for r in daemon.runs()}
+    daemon.bind_events(TOKEN)
+    await daemon.call("crm.deal.update", {"id": deal, "fields": {"TITLE": "Contoso 2"}})
+    requests_before = len(daemon.crm.log)
+
+    statuses = await daemon.webhooks_delivered()
+    daemon.stopping = asyncio.Event()
+    await _run_for(daemon, 60)
+
+    assert statuses == [200]
+    webhook_runs = [r for r in daemon.runs() if r["trigger"].startswith("webhook:")]
+    # The baseline read every stream; the delivery names one deal, so its
+    # sync runs the deals stream alone and asks the portal for that deal.
+    assert len(baseline_streams) > 1
+    assert [(r["stream"], r["status"]) for r in webhook_runs] == [("deals", "ok")]
+    assert len(daemon.crm.log) - requests_before == 1
+    with daemon.store.session() as session:
+        from servicesync.domain import Deal
+        from sqlmodel import select
+
+        titles = sorted(d.title for d in session.exec(select(Deal)))
+    assert titles == ["Contoso 2", "Litware"]
+
+
 async def test_replayed_webhook_has_no_second_effect(daemon: Daemonish) -> None:
     deal = await daemon.call("crm.deal.add", {"fields": {"TITLE": "Fabrikam"}})
     daemon.bind_events(TOKEN)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 
@@ -60,3 +62,16 @@ def test_parse_json_refuses_what_json_loads_refuses(body: bytes) -> None:
         json.loads(body)
     with pytest.raises(ValueError):
         parse_json(body)
+
+
+@pytest.mark.parametrize("body", [b'{"a": [1, 2]}', b"<html>Bad gateway</html>"])
+def test_parse_json_leaves_the_collector_as_it_found_it(body: bytes) -> None:
+    was_enabled = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            with contextlib.suppress(ValueError):
+                parse_json(body)
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was_enabled else gc.disable)()

@@ -3,8 +3,9 @@
 ``POST /webhooks/{connection}`` hands the request, body untouched, to the
 connection's own handler, which verifies it (signature, token, handshake).
 A verified delivery is recorded by its delivery key before it is answered,
-so a replay has no second effect, and a sync of the connection is queued;
-the answer does not wait for the sync. Where the service's keys may repeat
+so a replay has no second effect, and a sync of the records it names is
+queued (of the whole connection when it names none); the answer does not
+wait for the sync. Where the service's keys may repeat
 for distinct changes, a repeated key queues a sync too: reading again what
 did not change writes nothing. A forged delivery is answered 401
 and changes nothing.
@@ -68,7 +69,7 @@ def build_http_app(
             first = jobs.store.record_receipt(connection, key)
             jobs.metrics.webhook(connection, "accepted" if first else "replayed")
             if first or answer.key_may_repeat:
-                await scheduler.request(connection, f"webhook:{key}")
+                await scheduler.request(connection, f"webhook:{key}", answer.references)
             else:
                 logger.info(
                     "Webhook %s for %r was seen before; nothing to do.", key, connection

@@ -12,13 +12,14 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Protocol
 
 import httpx
 
 from servicesync.config import Config
+from servicesync.contract import RecordRef
 from servicesync.daemon._metrics import DaemonMetrics
 from servicesync.engine import Engine, renew_webhooks
 from servicesync.errors import ServiceSyncError
@@ -43,8 +44,13 @@ def worker_name() -> str:
 class Scheduler(Protocol):
     """Runs each connection's syncs on its schedule, and on request."""
 
-    async def request(self, connection: str, trigger: str) -> None:
-        """Ask for a sync of ``connection`` as soon as it may run."""
+    async def request(
+        self, connection: str, trigger: str, records: Sequence[RecordRef] = ()
+    ) -> None:
+        """Ask for a sync of ``connection`` as soon as it may run.
+
+        With ``records`` (what a webhook named), the sync reads just those.
+        """
         ...
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -93,10 +99,14 @@ class SyncJobs:
                 found[name] = cron
         return found
 
-    async def run(self, connection: str, trigger: str) -> str:
+    async def run(
+        self, connection: str, trigger: str, records: Sequence[RecordRef] = ()
+    ) -> str:
         """Sync ``connection`` once; return how it ended.
 
-        A paused connection is skipped. A failure is logged and counted,
+        With ``records``, only those are read again (see
+        :meth:`Engine.sync <servicesync.engine.Engine.sync>`). A paused
+        connection is skipped. A failure is logged and counted,
         never raised: the next schedule or webhook tries again, and what
         the failed run committed stays committed.
         """
@@ -110,7 +120,7 @@ class SyncJobs:
         self.running.add(connection)
         try:
             report = await self.engine.sync(
-                connection, trigger=trigger, worker=self.worker
+                connection, trigger=trigger, worker=self.worker, records=records
             )
         except ServiceSyncError as exc:
             logger.error("Sync of %r failed: %s", connection, exc)

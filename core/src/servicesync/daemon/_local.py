@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from croniter import croniter
 
 from servicesync._clock import Clock
+from servicesync.contract import RecordRef
 from servicesync.daemon._jobs import RENEWAL_CRON, SyncJobs
 
 __all__ = ["LocalScheduler"]
@@ -26,6 +28,9 @@ __all__ = ["LocalScheduler"]
 RENEWAL = "webhook-renewal"
 
 logger = logging.getLogger(__name__)
+
+#: A queued job: the connection, what triggered it, the records it names.
+_Job = tuple[str, str, tuple[RecordRef, ...]]
 
 
 class LocalScheduler:
@@ -43,13 +48,15 @@ class LocalScheduler:
         self.jobs = jobs
         self.clock = clock
         self.grace = grace
-        self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._queued_schedules: set[str] = set()
         self._running = False
 
-    async def request(self, connection: str, trigger: str) -> None:
+    async def request(
+        self, connection: str, trigger: str, records: Sequence[RecordRef] = ()
+    ) -> None:
         """Queue a sync of ``connection``; it runs after those already queued."""
-        await self._queue.put((connection, trigger))
+        await self._queue.put((connection, trigger, tuple(records)))
 
     async def waiting(self) -> int:
         """Return how many jobs wait in this process's queue."""
@@ -82,18 +89,18 @@ class LocalScheduler:
             if connection in self._queued_schedules:
                 continue
             self._queued_schedules.add(connection)
-            await self._queue.put((connection, "schedule"))
+            await self._queue.put((connection, "schedule", ()))
 
     async def _renew(self, stopping: asyncio.Event) -> None:
         schedule = croniter(RENEWAL_CRON, self._now())
         while not stopping.is_set():
             fire_at: datetime = schedule.get_next(datetime)
             await self.clock.sleep(max(0.0, (fire_at - self._now()).total_seconds()))
-            await self._queue.put(("", RENEWAL))
+            await self._queue.put(("", RENEWAL, ()))
 
     async def _work(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
-            connection, trigger = await self._queue.get()
+            connection, trigger, records = await self._queue.get()
             if trigger == "schedule":
                 self._queued_schedules.discard(connection)
             self._running = True
@@ -101,7 +108,7 @@ class LocalScheduler:
                 if trigger == RENEWAL:
                     await self.jobs.renew_webhooks()
                 else:
-                    await self.jobs.run(connection, trigger)
+                    await self.jobs.run(connection, trigger, records)
             finally:
                 self._running = False
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from procrastinate.worker import Worker
 from psycopg.conninfo import make_conninfo
 
 from servicesync.config import DaemonConfig
+from servicesync.contract import RecordRef
 from servicesync.daemon._jobs import RENEWAL_CRON, SyncJobs
 from servicesync.errors import StoreError
 from servicesync.store import RunCounts
@@ -83,8 +85,13 @@ class QueueScheduler:
         jobs = self.jobs
 
         @self.app.task(name=SYNC_TASK)
-        async def sync(connection: str, trigger: str = "request") -> str:
-            return await jobs.run(connection, trigger)
+        async def sync(
+            connection: str,
+            trigger: str = "request",
+            records: list[list[str]] | None = None,
+        ) -> str:
+            named = [RecordRef(stream, ref) for stream, ref in records or ()]
+            return await jobs.run(connection, trigger, named)
 
         @self.app.task(name=SCHEDULED_SYNC_TASK)
         async def scheduled_sync(timestamp: int, connection: str) -> str:
@@ -118,10 +125,17 @@ class QueueScheduler:
             queueing_lock="sweep",
         )(sweep)
 
-    async def request(self, connection: str, trigger: str) -> None:
-        """Queue a sync of ``connection``; it runs after the one holding its lock."""
+    async def request(
+        self, connection: str, trigger: str, records: Sequence[RecordRef] = ()
+    ) -> None:
+        """Queue a sync of ``connection``; it runs after the one holding its lock.
+
+        The records a webhook named travel in the job's arguments, as
+        ``[stream, id]`` pairs.
+        """
+        named: list[Any] = [[ref.stream, ref.external_id] for ref in records]
         await self._sync.configure(lock=_lock(connection)).defer_async(
-            connection=connection, trigger=trigger
+            connection=connection, trigger=trigger, records=named
         )
 
     async def waiting(self) -> int:

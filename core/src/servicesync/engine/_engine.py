@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from servicesync.contract import (
     Connector,
     ConnectorContext,
     PluginState,
+    RecordRef,
     WebhookRequest,
     WebhookResponse,
 )
@@ -24,7 +25,7 @@ from servicesync.engine._outbox import Dispatcher, Handler
 from servicesync.engine._preview import PreviewState
 from servicesync.engine._runner import DEAL_STAGE_CHANGED, StreamCounts, StreamRunner
 from servicesync.engine._two_way import DELIVERY_DATE_SLIPPED, TwoWay
-from servicesync.engine._webhooks import take_delivery
+from servicesync.engine._webhooks import ids_by_stream, take_delivery
 from servicesync.engine._won_deal import PROJECT_CREATED, WonDealFlow
 from servicesync.errors import ConfigError
 from servicesync.logs import register_secrets
@@ -185,6 +186,7 @@ class Engine:
         progress: Callable[[str, int], None] | None = None,
         trigger: str | None = None,
         worker: str | None = None,
+        records: Sequence[RecordRef] = (),
     ) -> SyncReport:
         """Sync one connection, or every enabled one, then deliver the events.
 
@@ -193,7 +195,16 @@ class Engine:
         called after each page with ``connection.stream`` and the number of
         records the page held. A dry run writes nothing to the store but the
         rate budgets its reads used (and any credentials a service rotated).
+
+        ``records`` (what a webhook named, for one ``connection``) narrows
+        the sync to those records: only the streams they belong to run, each
+        reading just the named records where it can read single records
+        (:meth:`StreamRunner.run_records`), and from its saved state where
+        it cannot.
         """
+        if records and not connection:
+            msg = "A sync of named records needs the connection they belong to."
+            raise ValueError(msg)
         names = (
             [connection]
             if connection
@@ -212,10 +223,16 @@ class Engine:
                 worker=worker,
                 on_page=self.two_way.watcher.take,
             )
+            named = ids_by_stream(records)
             for stream in self.connector(name, dry_run=dry_run).streams():
-                counts = await runner.run(
-                    stream, full_refresh=full_refresh, dry_run=dry_run
-                )
+                if named and stream.name not in named:
+                    continue
+                if stream.name in named and not dry_run:
+                    counts = await runner.run_records(stream, named[stream.name])
+                else:
+                    counts = await runner.run(
+                        stream, full_refresh=full_refresh, dry_run=dry_run
+                    )
                 report.streams[f"{name}.{stream.name}"] = counts
         if not dry_run:
             await self.two_way.keep_consistent(names)

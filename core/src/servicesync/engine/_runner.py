@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,11 +118,52 @@ class StreamRunner:
         The very first run of a stream is its baseline: what it reads is
         stored, but fires no flows.
         """
-        with self.store.transaction() as tx:
-            state = self.store.get_stream_state(tx, self.name, stream.name)
-        baseline = state.cursor is None and not state.in_window
+        state, baseline = self.saved_state(stream)
         if full_refresh:
             state = StreamState()
+
+        async def read(counts: StreamCounts) -> None:
+            await self._read_pages(stream, state, counts, baseline, dry_run)
+
+        return await self._as_run(stream, read, dry_run=dry_run)
+
+    async def run_records(self, stream: Stream, ids: Sequence[str]) -> StreamCounts:
+        """Read the named records again and take them in, as a run of ``stream``.
+
+        A webhook names what changed: reading just that spares reading the
+        stream, and sees a write at once where the stream's windowed read
+        waits for the service's search index to settle. The page keeps the
+        stream's state, since only a run of the whole stream moves its
+        cursor. A stream that cannot read single records, or was never read
+        in full (its baseline is still to be taken), is run from its saved
+        state instead.
+        """
+        state, baseline = self.saved_state(stream)
+
+        async def reread(counts: StreamCounts) -> None:
+            records = None if baseline else await stream.read_records(ids)
+            if records is None:
+                await self._read_pages(stream, state, counts, baseline, False)
+                return
+            page = Page(records, state)
+            counts.add(self.take_page(stream, page, baseline=baseline, dry_run=False))
+
+        return await self._as_run(stream, reread, dry_run=False)
+
+    def saved_state(self, stream: Stream) -> tuple[StreamState, bool]:
+        """Return where ``stream`` stands, and whether its next read is its baseline."""
+        with self.store.transaction() as tx:
+            state = self.store.get_stream_state(tx, self.name, stream.name)
+        return state, state.cursor is None and not state.in_window
+
+    async def _as_run(
+        self,
+        stream: Stream,
+        work: Callable[[StreamCounts], Awaitable[None]],
+        *,
+        dry_run: bool,
+    ) -> StreamCounts:
+        """Do ``work`` as one run of ``stream``, kept in the run history."""
         run_id = (
             ""
             if dry_run
@@ -132,14 +173,7 @@ class StreamRunner:
         )
         counts = StreamCounts()
         try:
-            async for page in stream.read(state):
-                failpoint("after_page_read")
-                counts.add(
-                    self.take_page(stream, page, baseline=baseline, dry_run=dry_run)
-                )
-                if self.progress:
-                    self.progress(stream.name, len(page.records))
-                failpoint("after_page_commit")
+            await work(counts)
         except ServiceSyncError as exc:
             if run_id:
                 self.store.finish_run(run_id, "failed", counts.for_store(), str(exc))
@@ -155,6 +189,21 @@ class StreamRunner:
         if run_id:
             self.store.finish_run(run_id, "ok", counts.for_store())
         return counts
+
+    async def _read_pages(
+        self,
+        stream: Stream,
+        state: StreamState,
+        counts: StreamCounts,
+        baseline: bool,
+        dry_run: bool,
+    ) -> None:
+        async for page in stream.read(state):
+            failpoint("after_page_read")
+            counts.add(self.take_page(stream, page, baseline=baseline, dry_run=dry_run))
+            if self.progress:
+                self.progress(stream.name, len(page.records))
+            failpoint("after_page_commit")
 
     def take_page(
         self, stream: Stream, page: Page, *, baseline: bool, dry_run: bool

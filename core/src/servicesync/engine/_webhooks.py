@@ -24,7 +24,7 @@ from servicesync.contract import (
 from servicesync.engine._runner import StreamCounts, StreamRunner
 from servicesync.errors import WebhookRejected
 
-__all__ = ["take_delivery"]
+__all__ = ["ids_by_stream", "take_delivery"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ async def reread(runner: StreamRunner, references: Sequence[RecordRef]) -> Strea
     """Read the referenced records again and save them as a sync would."""
     counts = StreamCounts()
     streams = {stream.name: stream for stream in runner.connector.streams()}
-    for name, ids in _ids_by_stream(references).items():
+    for name, ids in ids_by_stream(references).items():
         stream = streams.get(name)
         if stream is None:
             logger.warning(
@@ -99,15 +99,14 @@ async def _reread_stream(
         # The stream cannot read single records: an incremental run from its
         # saved state reads the change along with any others.
         return await runner.run(stream)
-    with runner.store.transaction() as tx:
-        state = runner.store.get_stream_state(tx, runner.name, stream.name)
-    baseline = state.cursor is None and not state.in_window
+    state, baseline = runner.saved_state(stream)
     # The page keeps the stream where it stands: only a run moves a cursor.
     page = Page(records, state)
     return runner.take_page(stream, page, baseline=baseline, dry_run=False)
 
 
-def _ids_by_stream(references: Sequence[RecordRef]) -> dict[str, list[str]]:
+def ids_by_stream(references: Sequence[RecordRef]) -> dict[str, list[str]]:
+    """Group the referenced ids by stream, each id once, in the order named."""
     found: dict[str, list[str]] = {}
     for ref in references:
         ids = found.setdefault(ref.stream, [])

@@ -79,6 +79,8 @@ class QueueScheduler:
                 max_size=4,
             )
         )
+        #: Set while the queue is open: deferring a job needs its connections.
+        self._open = asyncio.Event()
         self._register_tasks()
 
     def _register_tasks(self) -> None:
@@ -131,8 +133,10 @@ class QueueScheduler:
         """Queue a sync of ``connection``; it runs after the one holding its lock.
 
         The records a webhook named travel in the job's arguments, as
-        ``[stream, id]`` pairs.
+        ``[stream, id]`` pairs. A request that comes while the daemon is
+        still starting waits until the queue is open.
         """
+        await self._open.wait()
         named: list[Any] = [[ref.stream, ref.external_id] for ref in records]
         await self._sync.configure(lock=_lock(connection)).defer_async(
             connection=connection, trigger=trigger, records=named
@@ -196,32 +200,40 @@ class QueueScheduler:
     async def run(self, stopping: asyncio.Event) -> None:
         """Work the queue until ``stopping`` is set, then finish within the grace."""
         async with self.app.open_async():
-            worker = Worker(
-                self.app,
-                name=self.jobs.worker,
-                concurrency=1,
-                install_signal_handlers=False,
-                update_heartbeat_interval=self.settings.heartbeat_seconds,
-                stalled_worker_timeout=self.settings.stall_seconds,
-                shutdown_graceful_timeout=self.settings.shutdown_grace_seconds,
-                fetch_job_polling_interval=min(5.0, self.settings.heartbeat_seconds),
-            )
-            running = asyncio.create_task(worker.run(), name="queue-worker")  # type: ignore[no-untyped-call]
-            stop = asyncio.create_task(stopping.wait())
-            await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
-            # procrastinate stops its heartbeats as soon as it is asked to
-            # stop; keep them going while the running sync finishes, or a
-            # peer's sweep would take this live daemon for dead.
-            beating = asyncio.create_task(self._heartbeats(worker))
-            worker.stop()  # type: ignore[no-untyped-call]
-            stop.cancel()
+            self._open.set()
             try:
-                await running
+                await self._work(stopping)
             finally:
-                beating.cancel()
-            if not stopping.is_set():
-                msg = "The job queue's worker stopped on its own; see the log above."
-                raise StoreError(msg)
+                self._open.clear()
+
+    async def _work(self, stopping: asyncio.Event) -> None:
+        """Run the worker until ``stopping`` is set, then let it finish."""
+        worker = Worker(
+            self.app,
+            name=self.jobs.worker,
+            concurrency=1,
+            install_signal_handlers=False,
+            update_heartbeat_interval=self.settings.heartbeat_seconds,
+            stalled_worker_timeout=self.settings.stall_seconds,
+            shutdown_graceful_timeout=self.settings.shutdown_grace_seconds,
+            fetch_job_polling_interval=min(5.0, self.settings.heartbeat_seconds),
+        )
+        running = asyncio.create_task(worker.run(), name="queue-worker")  # type: ignore[no-untyped-call]
+        stop = asyncio.create_task(stopping.wait())
+        await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
+        # procrastinate stops its heartbeats as soon as it is asked to
+        # stop; keep them going while the running sync finishes, or a
+        # peer's sweep would take this live daemon for dead.
+        beating = asyncio.create_task(self._heartbeats(worker))
+        worker.stop()  # type: ignore[no-untyped-call]
+        stop.cancel()
+        try:
+            await running
+        finally:
+            beating.cancel()
+        if not stopping.is_set():
+            msg = "The job queue's worker stopped on its own; see the log above."
+            raise StoreError(msg)
 
     async def _heartbeats(self, worker: Worker) -> None:
         while True:

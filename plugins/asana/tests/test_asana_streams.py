@@ -170,6 +170,27 @@ async def test_progress_counts_done_and_total_per_section(
     assert len(by_name["Build"]["assignees"]) == 2
 
 
+async def test_progress_read_records_reads_the_named_tasks_projects_again(
+    fake: AsanaFake, connector: AsanaConnector
+) -> None:
+    changed = project_with_tasks(fake, 6)
+    project_with_tasks(fake, 3)  # another project, which nothing names
+    fake.space.update_task(changed.tasks[0], {"completed": True}, None)
+
+    found = await stream(connector, "progress").read_records(  # type: ignore[attr-defined]
+        [changed.tasks[0], "1"]
+    )
+
+    assert {r.payload["project"]["gid"] for r in found} == {changed.gid}
+    assert sorted((r.payload["done"], r.payload["total"]) for r in found) == [
+        (0, 3),
+        (1, 3),
+    ]
+    # One batch call for the named tasks, one page of their project's tasks.
+    assert fake.log.count(route="/api/1.0/batch") == 1
+    assert fake.log.count(route="/api/1.0/projects/{project_gid}/tasks") == 1
+
+
 async def test_projects_stream_lists_every_project(
     fake: AsanaFake, make: ConnectorFactory
 ) -> None:

@@ -55,6 +55,7 @@ async def test_webhook_signed_delivery_names_the_changed_task(
 
     assert answer.status == 200
     assert RecordRef("tasks", task.gid) in answer.references
+    assert RecordRef("progress", task.gid) in answer.references
     assert fake.webhooks.deliveries[-1].status == 200
 
 

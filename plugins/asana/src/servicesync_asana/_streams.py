@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from servicesync.contract import Page, Record, Stream, StreamState
@@ -85,21 +85,47 @@ class ProgressStream(Stream):
         self.connector = connector
 
     async def read(self, state: StreamState) -> AsyncIterator[Page]:
-        api = self.connector.api
         projects = await self.connector.scope()
         for project in projects:
-            tasks = [
-                row
-                async for row in api.walk(
-                    f"/projects/{project}/tasks",
-                    "list the project's tasks",
-                    {"opt_fields": fields(PROGRESS_FIELDS)},
-                )
-            ]
-            rollups = section_progress(project, tasks)
-            yield Page([Record.of(r["gid"], r) for r in rollups], state)
+            yield Page(await self._rollups(project), state)
         if not projects:
             yield Page([], state)
+
+    async def read_records(self, external_ids: Sequence[str]) -> Sequence[Record]:
+        """Read again the roll-ups of the projects the named tasks are in.
+
+        A webhook names the tasks that changed, not their sections, so the
+        ids may be task gids (Asana's gids are unique across kinds): each
+        named task is read once (ten a ``/batch`` call) for its projects,
+        and every roll-up of those projects in scope is read again, one
+        paged list of a project's tasks each. An id that names no task adds
+        nothing.
+        """
+        tasks = await self.connector.read_tasks(list(external_ids))
+        scope = set(await self.connector.scope())
+        projects = {
+            str(membership["project"]["gid"])
+            for task in tasks.values()
+            if task
+            for membership in task.get("memberships") or ()
+            if isinstance(membership.get("project"), Mapping)
+        }
+        records: list[Record] = []
+        for project in sorted(projects & scope, key=int):
+            records += await self._rollups(project)
+        return records
+
+    async def _rollups(self, project: str) -> list[Record]:
+        """Read a project's tasks; return its roll-ups as records."""
+        tasks = [
+            row
+            async for row in self.connector.api.walk(
+                f"/projects/{project}/tasks",
+                "list the project's tasks",
+                {"opt_fields": fields(PROGRESS_FIELDS)},
+            )
+        ]
+        return [Record.of(r["gid"], r) for r in section_progress(project, tasks)]
 
 
 def section_progress(

@@ -242,23 +242,25 @@ class AsanaWebhookHandler(SignedWebhookHandler):
         )
 
     def references(self, payload: Any) -> Sequence[RecordRef]:
-        """Name the tasks and projects the delivery's events touched."""
+        """Name the tasks and projects the delivery's events touched.
+
+        A task is named for the ``tasks`` stream and for ``progress``, whose
+        roll-ups of the task's project are read again for it.
+        """
         events = payload.get("events") if isinstance(payload, dict) else None
         refs: dict[RecordRef, None] = {}
         for event in events if isinstance(events, list) else []:
             for part in (event.get("resource"), event.get("parent")):
-                ref = _reference(part)
-                if ref is not None:
-                    refs[ref] = None
+                refs.update(dict.fromkeys(_references(part)))
         return list(refs)
 
 
-def _reference(resource: Any) -> RecordRef | None:
+def _references(resource: Any) -> list[RecordRef]:
     if not isinstance(resource, dict) or not resource.get("gid"):
-        return None
-    kind = resource.get("resource_type")
+        return []
+    gid, kind = str(resource["gid"]), resource.get("resource_type")
     if kind == "task":
-        return RecordRef("tasks", str(resource["gid"]))
+        return [RecordRef("tasks", gid), RecordRef("progress", gid)]
     if kind == "project":
-        return RecordRef("projects", str(resource["gid"]))
-    return None
+        return [RecordRef("projects", gid)]
+    return []

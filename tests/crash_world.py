@@ -131,6 +131,16 @@ class Jira:
         """Return the names of the project's versions."""
         return [v["name"] for v in self.get(f"/project/{key}/versions")]
 
+    def releases(self, key: str) -> dict[str, str]:
+        """Return the release date of each of the project's versions, by name."""
+        versions = self.get(f"/project/{key}/versions")
+        return {v["name"]: v.get("releaseDate", "") for v in versions}
+
+    def project(self, key: str) -> dict[str, Any]:
+        """Return the project as Jira describes it, its description included."""
+        found: dict[str, Any] = self.get(f"/project/{key}", expand="description")
+        return found
+
     def summaries(self, key: str) -> list[str]:
         """Return the summaries of the project's issues."""
         body = {"jql": f"project = {key}", "fields": ["summary"], "maxResults": 100}

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -49,8 +49,15 @@ from servicesync.engine._delivery_view import (
     item_from_data,
     project_view,
 )
+from servicesync.engine._milestone_moves import (
+    MOVE_PLAN,
+    MilestoneMover,
+    MovePlan,
+    with_dues,
+)
 from servicesync.engine._milestone_watch import Slip, reached_key, watch_milestones
 from servicesync.engine._mirror import mirror_in_store
+from servicesync.engine._pending_writes import settle_pending
 from servicesync.engine._sides import (
     COMMERCIAL_FIELDS,
     crm_text,
@@ -59,7 +66,7 @@ from servicesync.engine._sides import (
 )
 from servicesync.engine._watch import Watcher, two_way_flows
 from servicesync.engine._won_deal import WonDealFlow
-from servicesync.errors import ServiceSyncError
+from servicesync.errors import RecordError, ServiceSyncError
 from servicesync.store import Store
 from servicesync.store._bases import (
     BaseValues,
@@ -217,6 +224,7 @@ class _FlowPairs:
         self.crm = engine.connector(flow.source)
         self.delivery = engine.connector(flow.target)
         self.actor = WonDealFlow(self.store, name, flow, self.crm, self.delivery)
+        self.mover = MilestoneMover(self.store, flow.target)
         self.delivery_actions = self.delivery.actions()
         self.consumers = [
             c
@@ -275,6 +283,16 @@ class _FlowPairs:
         fields: dict[str, Any],
         bases: dict[str, BaseValues],
     ) -> int:
+        finished = await self._finish_moves(pair)
+        if finished is None:
+            return 0  # a stopped move is still unfinished; the next sync goes on
+        await settle_pending(
+            self.store,
+            self._prefix(pair),
+            {self.flow.source: self.crm, self.flow.target: self.delivery},
+            leave={MOVE_PLAN},
+        )
+        view = with_dues(view, finished)
         crm = crm_values(self.flow, deal, client, fields)
         delivery = delivery_values(view)
         policy = self.flow.ownership.non_owner
@@ -283,7 +301,7 @@ class _FlowPairs:
             for name in SYNCED_FIELDS
         }
         outcome = _Outcome(states, [decide(s, policy) for s in states.values()])
-        moved = await self._write(pair, view, outcome)
+        moved = {**finished, **await self._write(pair, view, outcome)}
         await self._watch_milestones(pair, view, bases, moved, outcome)
         self._save(pair, deal, view, bases, moved, outcome)
         return outcome.writes
@@ -408,27 +426,91 @@ class _FlowPairs:
             return {}
         shift = date.fromisoformat(str(decision.to_delivery)) - current
         targets = {m.external_id: m.due + shift for m in view.milestones if m.due}
-        moved: dict[str, date] = {}
-        # The latest milestone goes last: should a write fail half way, the
-        # project's delivery date has not moved yet, and the next sync
-        # decides again from where things stand.
-        for milestone_id, due in sorted(targets.items(), key=lambda t: t[1]):
-            key = self._key(
-                pair, "milestone", milestone_id, due, decision.base.revision
-            )
+        revision = decision.base.revision
+        plan = self.mover.plan(
+            self._key(pair, "moves", revision, *sorted(targets.items())),
+            pair.project_key,
+            revision,
+            targets,
+        )
+
+        async def send(milestone_id: str, key: str, due: date) -> bool:
             params = {
                 "project_key": pair.project_key,
                 "milestone_id": milestone_id,
                 "due": due,
             }
-            done = await self._act(
+            return await self._act(
                 self.delivery, self.flow.target, "update_milestone", key, params,
                 [decision], outcome,
             )  # fmt: skip
-            if not done:
-                break
-            moved[milestone_id] = due
+
+        moved, _ = await self.mover.carry_out(plan, self._move_key(pair, plan), send)
         return moved
+
+    async def _finish_moves(self, pair: Pair) -> dict[str, date] | None:
+        """Finish the milestone moves a stopped sync left half made.
+
+        A plan whose milestone the tool refuses for good (a
+        :class:`~servicesync.errors.RecordError`: it is gone, say) is given
+        up and marked failed; any other failure leaves it for the next sync.
+
+        Returns:
+            The milestones moved, to their new dates; ``None`` when a plan
+            is still unfinished, so that nothing else is decided for the
+            pair on a project that is half moved.
+        """
+        refused: list[RecordError] = []
+
+        async def send(milestone_id: str, key: str, due: date) -> bool:
+            params = {
+                "project_key": pair.project_key,
+                "milestone_id": milestone_id,
+                "due": due,
+            }
+            try:
+                await self.actor.act(
+                    self.delivery, self.flow.target, "update_milestone", key, params
+                )
+            except RecordError as exc:
+                refused.append(exc)
+                return False
+            except ServiceSyncError as exc:
+                logger.warning(
+                    "Flow %s: finishing the milestone moves of deal %s failed; "
+                    "the next sync goes on: %s",
+                    self.name, pair.deal_id, exc,
+                )  # fmt: skip
+                return False
+            return True
+
+        finished: dict[str, date] = {}
+        for plan in self.mover.pending(self._prefix(pair)):
+            moved, done = await self.mover.carry_out(
+                plan, self._move_key(pair, plan), send
+            )
+            finished.update(moved)
+            if done:
+                logger.info(
+                    "Flow %s: finished moving %d milestones of deal %s.",
+                    self.name, len(plan.targets), pair.deal_id,
+                )  # fmt: skip
+            elif refused:
+                self.store.journal_fail(plan.key, f"given up: {refused.pop()}")
+                logger.warning(
+                    "Flow %s: gave up moving the milestones of deal %s: a "
+                    "milestone was refused for good.",
+                    self.name, pair.deal_id,
+                )  # fmt: skip
+            else:
+                return None
+        return finished
+
+    def _move_key(self, pair: Pair, plan: MovePlan) -> Callable[[str, date], str]:
+        """How each move of ``plan`` is keyed: the same for a repeat of the plan."""
+        return lambda milestone_id, due: self._key(
+            pair, "milestone", milestone_id, due, plan.revision
+        )
 
     async def _act(
         self,
@@ -465,7 +547,11 @@ class _FlowPairs:
 
     def _key(self, pair: Pair, what: str, *parts: object) -> str:
         digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
-        return f"{self.name}:{pair.deal_id}:two-way:{what}:{digest}"
+        return f"{self._prefix(pair)}{what}:{digest}"
+
+    def _prefix(self, pair: Pair) -> str:
+        """What the deduplication keys of the pair's two-way writes start with."""
+        return f"{self.name}:{pair.deal_id}:two-way:"
 
     # -- milestones ------------------------------------------------------
 

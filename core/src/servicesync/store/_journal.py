@@ -24,7 +24,9 @@ __all__ = [
     "interrupt_runs",
     "journal_begin",
     "journal_find",
+    "journal_pending",
     "journal_settle",
+    "journal_supersede",
     "put_quarantine",
     "record_receipt",
     "start_run",
@@ -42,7 +44,9 @@ class JournalEntry:
 
     Attributes:
         status: ``pending`` (the call may or may not have happened),
-            ``confirmed`` (``result`` holds what it made) or ``failed``.
+            ``confirmed`` (``result`` holds what it made), ``failed``, or
+            ``superseded`` (left pending, then overtaken: what it was to
+            bring about was found done; ``error`` says so).
     """
 
     dedup_key: str
@@ -70,8 +74,10 @@ def journal_find(connection: sa.Connection, dedup_key: str) -> JournalEntry | No
     """Return the journal entry of ``dedup_key``, or ``None``."""
     query = sa.select(_journal).where(_journal.c.dedup_key == dedup_key)
     row = connection.execute(query).mappings().one_or_none()
-    if row is None:
-        return None
+    return None if row is None else _entry(row)
+
+
+def _entry(row: sa.RowMapping) -> JournalEntry:
     return JournalEntry(
         dedup_key=row["dedup_key"],
         connection=row["connection"],
@@ -82,6 +88,23 @@ def journal_find(connection: sa.Connection, dedup_key: str) -> JournalEntry | No
         error=row["error"],
         attempts=row["attempts"],
     )
+
+
+def journal_pending(
+    connection: sa.Connection, prefix: str, action: str | None = None
+) -> list[JournalEntry]:
+    """Return the pending entries whose keys start with ``prefix``, oldest first."""
+    query = (
+        sa.select(_journal)
+        .where(
+            _journal.c.dedup_key.startswith(prefix, autoescape=True),
+            _journal.c.status == "pending",
+        )
+        .order_by(_journal.c.created_at, _journal.c.dedup_key)
+    )
+    if action is not None:
+        query = query.where(_journal.c.action == action)
+    return [_entry(row) for row in connection.execute(query).mappings()]
 
 
 def journal_begin(
@@ -147,6 +170,26 @@ def journal_settle(
     if connection.execute(statement).rowcount != 1:
         msg = f"The action journal has no entry for the key {dedup_key!r}."
         raise KeyError(msg)
+
+
+def journal_supersede(
+    connection: sa.Connection, prefix: str, note: str, now: datetime
+) -> int:
+    """Mark the pending entries whose keys start with ``prefix`` superseded.
+
+    For a caller that has seen for itself that what those writes were to
+    bring about holds now, so that none of them is waiting for anything.
+    Returns how many were marked.
+    """
+    statement = (
+        sa.update(_journal)
+        .where(
+            _journal.c.dedup_key.startswith(prefix, autoescape=True),
+            _journal.c.status == "pending",
+        )
+        .values(status="superseded", error=note, updated_at=now)
+    )
+    return int(connection.execute(statement).rowcount)
 
 
 def start_run(

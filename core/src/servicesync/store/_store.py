@@ -218,6 +218,18 @@ class Store:
         with self.transaction() as tx:
             _journal.journal_settle(tx, dedup_key, self.now(), error=error)
 
+    def journal_pending(
+        self, prefix: str, *, action: str | None = None
+    ) -> list[JournalEntry]:
+        """Return the pending entries under ``prefix`` (of ``action``), oldest first."""
+        with self.transaction() as tx:
+            return _journal.journal_pending(tx, prefix, action)
+
+    def journal_supersede(self, prefix: str, note: str) -> int:
+        """Mark pending entries under ``prefix`` overtaken; return how many."""
+        with self.transaction() as tx:
+            return _journal.journal_supersede(tx, prefix, note, self.now())
+
     def journal_find(self, dedup_key: str) -> JournalEntry | None:
         """Return the journal entry of a deduplication key."""
         with self.transaction() as tx:

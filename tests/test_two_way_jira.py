@@ -165,6 +165,42 @@ async def test_two_way_progress_through_a_signed_webhook_within_one_sync(
     assert fields["UF_CRM_DELIVERY_PROGRESS"] == "1/4"
 
 
+async def test_two_way_progress_through_the_daemon_needs_no_search_settle(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+    await with_webhook_secret(world)
+    deal = await won_and_settled(world)
+    sent: list[httpx.Request] = []
+    world.jira.subscribe_admin_webhook(
+        "https://sync.example.test/webhooks/delivery",
+        WEBHOOK_SECRET,
+        handler=lambda request: sent.append(request) or httpx.Response(200),
+    )
+    [kick_off] = issues_of(world, "Kick-off")
+    world.jira.transition(kick_off, "Done")
+    await world.jira.webhooks.flush()
+    [request] = sent
+    handler = world.engine.connector("delivery").webhook_handler()
+    assert handler is not None
+    answer = await handler.handle(
+        WebhookRequest("POST", str(request.url), dict(request.headers), request.content)
+    )
+
+    # A sync of the whole connection reads issues through the search, which
+    # does not show the change before it settles; the daemon's queued job
+    # syncs the records the delivery names, which it reads by key at once.
+    await world.engine.sync("delivery")
+    before = (await deal_of(world, deal))["UF_CRM_DELIVERY_PROGRESS"]
+    await world.engine.sync("delivery", records=answer.references)
+    await world.engine.sync("crm")
+
+    assert before == "0/4"
+    assert (await deal_of(world, deal))["UF_CRM_DELIVERY_PROGRESS"] == "1/4"
+    [latest] = world.store.recent_runs("delivery", limit=1)
+    assert latest.stream == "issues"
+
+
 async def with_webhook_secret(world: World) -> None:
     """Give the Jira connection the secret its admin webhook signs with."""
     delivery = world.config.connections["delivery"]

@@ -18,7 +18,7 @@ from servicesync.store.testing import (
     store,
     store_backend,
 )
-from test_won_deal_flow import World
+from won_deal_worlds import JiraWorld
 
 __all__ = [
     "_postgres_engine",
@@ -30,12 +30,12 @@ __all__ = [
 
 
 @pytest.fixture
-async def make_world(store: Store) -> AsyncIterator[Callable[..., World]]:
-    """Build a :class:`World` whose flows take these settings, such as ``on_lost``."""
-    made: list[World] = []
+async def make_world(store: Store) -> AsyncIterator[Callable[..., JiraWorld]]:
+    """Build a :class:`JiraWorld` whose flows take these settings (``on_lost``)."""
+    made: list[JiraWorld] = []
 
-    def build(**flow_settings: Any) -> World:
-        world = World(store)
+    def build(**flow_settings: Any) -> JiraWorld:
+        world = JiraWorld(store)
         flows = {
             name: flow.model_copy(update=flow_settings)
             for name, flow in world.config.flows.items()

@@ -10,8 +10,8 @@ from pathlib import Path
 from servicesync.cli._app import app, build_app
 from servicesync.store import Store
 from test_two_way_jira import jira_call, project_key, two_way_world, won_and_settled
-from test_won_deal_flow import World
 from typer.testing import CliRunner, Result
+from won_deal_worlds import JiraWorld
 
 
 def store_url(store: Store) -> str:
@@ -42,7 +42,7 @@ def conflicts_command(store: Store, folder: Path, *args: str) -> Result:
 
 
 async def test_conflicts_list_json_shows_both_values_base_and_decision(
-    make_world: Callable[..., World], tmp_path: Path
+    make_world: Callable[..., JiraWorld], tmp_path: Path
 ) -> None:
     world = two_way_world(make_world)
     deal = await won_and_settled(world)

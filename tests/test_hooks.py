@@ -29,8 +29,8 @@ from servicesync.plugins import load_plugins
 from servicesync.store import OutboxEvent, Store
 from servicesync_bitrix24.fake import FakePortal
 from sqlmodel import select
-from test_won_deal_flow import World
 from typer.testing import CliRunner
+from won_deal_worlds import JiraWorld
 
 #: Hooks no flow of the core fires yet, and why.
 NOT_FIRED_YET = {
@@ -260,7 +260,7 @@ class ProjectListener:
 
 
 async def test_hook_on_project_created(store: Store) -> None:
-    world = World(store)
+    world = JiraWorld(store)
     listener = ProjectListener()
     plugins = load_plugins(
         modules=[
@@ -326,7 +326,7 @@ class SlipListener:
 
 
 async def test_hook_on_delivery_date_slipped(store: Store) -> None:
-    world = World(store)
+    world = JiraWorld(store)
     await world.engine.aclose()
     flows = {
         name: flow.model_copy(update={"two_way": True})

@@ -21,17 +21,17 @@ from servicesync.domain import Project
 from servicesync.engine import Engine
 from servicesync.store import Store
 from sqlmodel import select
-from test_won_deal_flow import CONFIG, World
 from typer.testing import CliRunner
+from won_deal_worlds import JiraWorld
 
-MakeWorld = Callable[..., World]
+MakeWorld = Callable[..., JiraWorld]
 LINK_FIELD = "UF_CRM_SERVICESYNC_PROJECT"
 
 
 class Cli:
     """Runs ``servicesync`` against one world, off the test's event loop."""
 
-    def __init__(self, world: World, config: Path) -> None:
+    def __init__(self, world: JiraWorld, config: Path) -> None:
         self.world = world
         self.config = config
         self.runner = CliRunner()
@@ -46,14 +46,7 @@ class Cli:
 def cli(make_world: MakeWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     world = make_world()
     config = tmp_path / "servicesync.toml"
-    config.write_text(
-        CONFIG.format(
-            crm_url=world.crm.base_url,
-            webhook_url=world.webhook_url,
-            jira_url=world.jira.base_url,
-            jira_token=world.jira.credentials()["token:admin@example.com"],
-        )
-    )
+    config.write_text(world.config_text)
 
     @contextmanager
     def test_store(_config: Config) -> Iterator[Store]:
@@ -75,24 +68,24 @@ def with_link_command() -> None:
         link.register(app)
 
 
-def existing_project(world: World, key: str = "LEGACY") -> str:
+def existing_project(world: JiraWorld, key: str = "LEGACY") -> str:
     """Make a project in Jira by hand, as a person would; return its id."""
     lead = next(iter(world.jira.site.users))
     body = {"key": key, "name": f"{key} project", "leadAccountId": lead}
     return str(world.jira.site.create_project(body)["id"])
 
 
-async def synced_deal(world: World, title: str = "Northwind: data audit") -> str:
+async def synced_deal(world: JiraWorld, title: str = "Northwind: data audit") -> str:
     deal = await world.add_deal(title)
     await world.engine.sync()
     return deal
 
 
-async def deal_field(world: World, deal: str) -> Any:
+async def deal_field(world: JiraWorld, deal: str) -> Any:
     return (await world.call("crm.deal.get", {"id": deal})).get(LINK_FIELD)
 
 
-def deal_projects(world: World) -> dict[str, str | None]:
+def deal_projects(world: JiraWorld) -> dict[str, str | None]:
     with world.store.session() as session:
         return {p.name: p.deal_id for p in session.exec(select(Project))}
 

@@ -15,7 +15,7 @@ from servicesync.errors import ConfigError
 from servicesync.store import OutboxEvent
 from servicesync_jira import MARK_PREFIX
 from sqlmodel import select
-from test_won_deal_flow import World
+from won_deal_worlds import JiraWorld
 
 PROJECT = "/rest/api/3/project/{key}"
 ARCHIVE = "/rest/api/3/project/{key}/archive"
@@ -27,16 +27,16 @@ READS = {
     "/rest/api/3/worklog/list",
 }
 
-MakeWorld = Callable[..., World]
+MakeWorld = Callable[..., JiraWorld]
 
 
-async def move(world: World, deal: str, stage: str) -> None:
+async def move(world: JiraWorld, deal: str, stage: str) -> None:
     await world.call("crm.deal.update", {"id": deal, "fields": {"STAGE_ID": stage}})
     await world.engine.sync()
 
 
 async def won_project(
-    world: World, title: str = "Northwind: data audit"
+    world: JiraWorld, title: str = "Northwind: data audit"
 ) -> tuple[str, str]:
     """Win a new deal; return its Bitrix24 id and its Jira project's key."""
     deal = await world.add_deal(title)
@@ -46,7 +46,7 @@ async def won_project(
     return deal, key
 
 
-def comments(world: World, deal: str) -> list[str]:
+def comments(world: JiraWorld, deal: str) -> list[str]:
     return [
         c["COMMENT"]
         for c in world.crm.data.comments
@@ -54,7 +54,7 @@ def comments(world: World, deal: str) -> list[str]:
     ]
 
 
-def jira_writes(world: World) -> int:
+def jira_writes(world: JiraWorld) -> int:
     """Count the requests that change something in Jira (searches only read)."""
     return len(
         [
@@ -65,16 +65,16 @@ def jira_writes(world: World) -> int:
     )
 
 
-def project_status(world: World) -> ProjectStatus:
+def project_status(world: JiraWorld) -> ProjectStatus:
     with world.store.session() as session:
         return session.exec(select(Project)).one().status
 
 
-def description(world: World, key: str) -> str:
+def description(world: JiraWorld, key: str) -> str:
     return str(world.jira.site.projects[key]["description"])
 
 
-def stage_event(world: World, stage: str) -> tuple[str, dict[str, Any]]:
+def stage_event(world: JiraWorld, stage: str) -> tuple[str, dict[str, Any]]:
     """Return the id and payload of the one event of a move into ``stage``."""
     with world.store.session() as session:
         events = session.exec(select(OutboxEvent)).all()

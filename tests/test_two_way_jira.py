@@ -21,7 +21,6 @@ import pytest
 from servicesync.config import OwnershipConfig
 from servicesync.contract import WebhookRequest
 from servicesync.store._bases import conflicts
-from test_won_deal_flow import World
 from two_way_world import (
     DEAL_FIELDS,
     SEARCH_SETTLES,
@@ -29,13 +28,14 @@ from two_way_world import (
     JiraTwoWay,
     crm_writes,
 )
+from won_deal_worlds import JiraWorld
 
 WEBHOOK_SECRET = "two-way-hook-secret"
 
-WorldFactory = Callable[..., World]
+WorldFactory = Callable[..., JiraWorld]
 
 
-def two_way_world(make_world: WorldFactory, **settings: Any) -> World:
+def two_way_world(make_world: WorldFactory, **settings: Any) -> JiraWorld:
     return make_world(
         two_way=True,
         deal_fields=DEAL_FIELDS,
@@ -44,21 +44,23 @@ def two_way_world(make_world: WorldFactory, **settings: Any) -> World:
     )
 
 
-async def won_and_settled(world: World, title: str = "Northwind: data audit") -> str:
+async def won_and_settled(
+    world: JiraWorld, title: str = "Northwind: data audit"
+) -> str:
     """Win a deal, let its project be made and read back; return the deal's id."""
     return await JiraTwoWay(world).won_and_settled(title)
 
 
-def project_key(world: World) -> str:
+def project_key(world: JiraWorld) -> str:
     return JiraTwoWay(world).key()
 
 
-async def deal_of(world: World, deal: str) -> dict[str, Any]:
+async def deal_of(world: JiraWorld, deal: str) -> dict[str, Any]:
     found: dict[str, Any] = await world.call("crm.deal.get", {"id": deal})
     return found
 
 
-def issues_of(world: World, version_name: str) -> list[str]:
+def issues_of(world: JiraWorld, version_name: str) -> list[str]:
     return [
         issue["key"]
         for issue in world.jira.issues.issues.values()
@@ -66,7 +68,7 @@ def issues_of(world: World, version_name: str) -> list[str]:
     ]
 
 
-async def jira_call(world: World, method: str, path: str, body: Any) -> Any:
+async def jira_call(world: JiraWorld, method: str, path: str, body: Any) -> Any:
     return await JiraTwoWay(world).call_jira(method, path, body)
 
 
@@ -201,7 +203,7 @@ async def test_two_way_progress_through_the_daemon_needs_no_search_settle(
     assert latest.stream == "issues"
 
 
-async def with_webhook_secret(world: World) -> None:
+async def with_webhook_secret(world: JiraWorld) -> None:
     """Give the Jira connection the secret its admin webhook signs with."""
     delivery = world.config.connections["delivery"]
     settings = {**delivery.settings, "webhook_secret": WEBHOOK_SECRET}
@@ -292,7 +294,7 @@ async def test_two_way_waits_while_a_connection_is_read_only(
 SHARED = "DEL"
 
 
-async def in_epic_mode(world: World) -> World:
+async def in_epic_mode(world: JiraWorld) -> JiraWorld:
     """Switch the world's Jira connection to epic mode in a shared project."""
     lead = next(iter(world.jira.site.users))
     world.jira.site.create_project(

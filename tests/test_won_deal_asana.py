@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from importlib.resources import files
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from servicesync.catalog import import_catalog, load_catalog_file
-from servicesync.config import parse_config
 from servicesync.domain import (
     Expert,
     Project,
@@ -18,98 +12,13 @@ from servicesync.domain import (
     TemplateMilestone,
     TemplateTask,
 )
-from servicesync.engine import Engine
-from servicesync.plugins import load_plugins
 from servicesync.store import Store
 from servicesync_asana import MARK_PREFIX
-from servicesync_asana.fake import AsanaFake, FakeProject
-from servicesync_asana.fake import factory as asana_fake
-from servicesync_bitrix24.fake import factory as bitrix24_fake
 from sqlmodel import select
-
-CONFIG = """
-[connections.crm]
-plugin = "bitrix24"
-[connections.crm.settings]
-portal_url = "{crm_url}"
-webhook_url = "{webhook_url}"
-[connections.crm.mapping.fields]
-UF_CRM_SERVICE = "service"
-[connections.crm.mapping.values.stage]
-NEW = "acquaintance"
-EXECUTING = "contract_signed"
-
-[connections.delivery]
-plugin = "asana"
-[connections.delivery.settings]
-workspace = "{workspace}"
-team = "{team}"
-access_token = "{token}"
-
-[flows.won_deal]
-type = "won_deal"
-source = "crm"
-target = "delivery"
-"""
+from won_deal_worlds import AsanaWorld
 
 PROJECTS = "/api/1.0/projects"
 BATCH = "/api/1.0/batch"
-
-
-class AsanaWorld:
-    """The CRM fake, the Asana fake, a config pointing at both, and an engine."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.crm = bitrix24_fake(clock=store.clock, seed=1)
-        self.asana: AsanaFake = asana_fake(clock=store.clock, seed=2)
-        self.webhook_url = self.crm.credentials()["webhook_url"]
-        text = CONFIG.format(
-            crm_url=self.crm.base_url,
-            webhook_url=self.webhook_url,
-            workspace=self.asana.space.gid,
-            team=self.asana.space.team,
-            token=self.asana.credentials()["token:admin@example.com"],
-        )
-        self.config = parse_config(text)
-        sample = Path(str(files("servicesync").joinpath("samples/catalog.yaml")))
-        import_catalog(store, load_catalog_file(sample))
-        with store.session() as session:
-            for expert in session.exec(select(Expert)):
-                self.asana.add_user(expert.email, expert.name)
-        self.engine = self.new_engine()
-
-    def new_engine(self) -> Engine:
-        transports = {"crm": self.crm.transport(), "delivery": self.asana.transport()}
-        return Engine(self.config, self.store, load_plugins(), transports=transports)
-
-    async def call(self, method: str, body: dict[str, Any]) -> Any:
-        async with httpx.AsyncClient(transport=self.crm.transport()) as client:
-            response = await client.post(f"{self.webhook_url}{method}.json", json=body)
-            response.raise_for_status()
-            return response.json()["result"]
-
-    async def win(self, title: str) -> str:
-        """Add a deal, sync it, then move it to the won stage; return its id."""
-        fields = {
-            "TITLE": title,
-            "STAGE_ID": "NEW",
-            "OPPORTUNITY": "48000",
-            "CURRENCY_ID": "EUR",
-            "UF_CRM_SERVICE": "data-audit",
-        }
-        deal = str(await self.call("crm.deal.add", {"fields": fields}))
-        await self.engine.sync()
-        await self.call(
-            "crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "EXECUTING"}}
-        )
-        return deal
-
-    def projects(self) -> list[FakeProject]:
-        return list(self.asana.space.projects.values())
-
-    def emails(self, project: FakeProject) -> set[str]:
-        return {self.asana.space.users[m].email for m in project.members}
 
 
 @pytest.fixture

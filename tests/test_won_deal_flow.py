@@ -3,104 +3,24 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from servicesync.catalog import import_catalog, load_catalog_file
-from servicesync.config import parse_config
 from servicesync.domain import Deal, Expert, Milestone, Project, ProjectMember
-from servicesync.engine import Engine, WonDealFlow
-from servicesync.plugins import load_plugins
+from servicesync.engine import WonDealFlow
 from servicesync.store import Store
-from servicesync_bitrix24.fake import factory as bitrix24_fake
-from servicesync_jira.fake import factory as jira_fake
 from sqlmodel import select
-
-CONFIG = """
-[connections.crm]
-plugin = "bitrix24"
-[connections.crm.settings]
-portal_url = "{crm_url}"
-webhook_url = "{webhook_url}"
-[connections.crm.mapping.fields]
-UF_CRM_SERVICE = "service"
-[connections.crm.mapping.values.stage]
-NEW = "acquaintance"
-EXECUTING = "contract_signed"
-
-[connections.delivery]
-plugin = "jira"
-[connections.delivery.settings]
-site_url = "{jira_url}"
-email = "admin@example.com"
-api_token = "{jira_token}"
-
-[flows.won_deal]
-type = "won_deal"
-source = "crm"
-target = "delivery"
-"""
-
-
-class World:
-    """Both fakes in process, a config pointing at them, and an engine."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.crm = bitrix24_fake(clock=store.clock, seed=1)
-        self.jira = jira_fake(clock=store.clock, seed=2)
-        self.webhook_url = self.crm.credentials()["webhook_url"]
-        text = CONFIG.format(
-            crm_url=self.crm.base_url,
-            webhook_url=self.webhook_url,
-            jira_url=self.jira.base_url,
-            jira_token=self.jira.credentials()["token:admin@example.com"],
-        )
-        self.config = parse_config(text)
-        sample = Path(str(files("servicesync").joinpath("samples/catalog.yaml")))
-        import_catalog(store, load_catalog_file(sample))
-        with store.session() as session:
-            for expert in session.exec(select(Expert)):
-                self.jira.add_user(expert.email, expert.name)
-        self.engine = self.new_engine()
-
-    def new_engine(self) -> Engine:
-        transports = {"crm": self.crm.transport(), "delivery": self.jira.transport()}
-        return Engine(self.config, self.store, load_plugins(), transports=transports)
-
-    async def call(self, method: str, body: dict[str, Any]) -> Any:
-        async with httpx.AsyncClient(transport=self.crm.transport()) as client:
-            response = await client.post(f"{self.webhook_url}{method}.json", json=body)
-            response.raise_for_status()
-            return response.json()["result"]
-
-    async def add_deal(self, title: str, stage: str = "NEW") -> str:
-        fields = {
-            "TITLE": title,
-            "STAGE_ID": stage,
-            "OPPORTUNITY": "48000",
-            "CURRENCY_ID": "EUR",
-            "UF_CRM_SERVICE": "data-audit",
-        }
-        return str(await self.call("crm.deal.add", {"fields": fields}))
-
-    def projects_in_jira(self) -> int:
-        return self.jira.log.count(
-            method="POST", route="/rest/api/3/project", status=201
-        )
+from won_deal_worlds import JiraWorld
 
 
 @pytest.fixture
 async def world(store: Store) -> Any:
-    world = World(store)
+    world = JiraWorld(store)
     yield world
     await world.engine.aclose()
 
 
-async def test_won_deal_first_sync_is_a_baseline(world: World) -> None:
+async def test_won_deal_first_sync_is_a_baseline(world: JiraWorld) -> None:
     await world.add_deal("Already signed before servicesync", stage="EXECUTING")
 
     report = await world.engine.sync()
@@ -110,7 +30,9 @@ async def test_won_deal_first_sync_is_a_baseline(world: World) -> None:
     assert world.projects_in_jira() == 0
 
 
-async def test_won_deal_makes_one_staffed_project_and_links_it(world: World) -> None:
+async def test_won_deal_makes_one_staffed_project_and_links_it(
+    world: JiraWorld,
+) -> None:
     deal = await world.add_deal("Northwind: data audit")
     await world.engine.sync()
 
@@ -130,7 +52,7 @@ async def test_won_deal_makes_one_staffed_project_and_links_it(world: World) -> 
     assert "/browse/" in linked["UF_CRM_SERVICESYNC_PROJECT"]
 
 
-async def test_won_deal_flow_run_again_creates_nothing_twice(world: World) -> None:
+async def test_won_deal_flow_run_again_creates_nothing_twice(world: JiraWorld) -> None:
     deal = await world.add_deal("Contoso: data audit")
     await world.engine.sync()
     await world.call(
@@ -151,7 +73,7 @@ async def test_won_deal_flow_run_again_creates_nothing_twice(world: World) -> No
     assert len(world.jira.log.filter(method="POST")) == posts_before
 
 
-async def test_sync_after_everything_settled_writes_nothing(world: World) -> None:
+async def test_sync_after_everything_settled_writes_nothing(world: JiraWorld) -> None:
     deal = await world.add_deal("Fabrikam: data audit")
     await world.engine.sync()
     await world.call(
@@ -167,7 +89,7 @@ async def test_sync_after_everything_settled_writes_nothing(world: World) -> Non
     assert world.projects_in_jira() == 1
 
 
-async def test_won_deal_tasks_are_made_in_their_milestones(world: World) -> None:
+async def test_won_deal_tasks_are_made_in_their_milestones(world: JiraWorld) -> None:
     deal = await world.add_deal("Globex: data audit")
     await world.engine.sync()
     await world.call(
@@ -189,7 +111,7 @@ async def test_won_deal_tasks_are_made_in_their_milestones(world: World) -> None
 
 
 async def test_a_retry_keeps_the_team_and_dates_the_first_attempt_gave_jira(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: JiraWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Jira got its team and milestones; the process died before saving them."""
     deal = await world.add_deal("Initech: data audit")

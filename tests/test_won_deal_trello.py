@@ -2,124 +2,27 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from servicesync.catalog import import_catalog, load_catalog_file
-from servicesync.config import parse_config
 from servicesync.contract import payload_hash
 from servicesync.domain import Expert, Project, ProjectMember
-from servicesync.engine import Engine
-from servicesync.plugins import load_plugins
 from servicesync.store import Store
-from servicesync_bitrix24.fake import factory as bitrix24_fake
-from servicesync_trello.fake import TrelloFake
-from servicesync_trello.fake import factory as trello_fake
 from sqlmodel import select
-
-#: Where the Trello connection registers webhooks; the fake delivers there.
-CALLBACK = "https://hooks.example.test/trello?connection=delivery"
-
-CONFIG = """
-[connections.crm]
-plugin = "bitrix24"
-[connections.crm.settings]
-portal_url = "{crm_url}"
-webhook_url = "{webhook_url}"
-[connections.crm.mapping.fields]
-UF_CRM_SERVICE = "service"
-[connections.crm.mapping.values.stage]
-NEW = "acquaintance"
-EXECUTING = "contract_signed"
-
-[connections.delivery]
-plugin = "trello"
-[connections.delivery.settings]
-base_url = "{base_url}"
-api_key = "{api_key}"
-token = "{token}"
-app_secret = "{app_secret}"
-organization = "{organization}"
-callback_url = "{callback}"
-
-[flows.won_deal]
-type = "won_deal"
-source = "crm"
-target = "delivery"
-"""
+from won_deal_worlds import TrelloWorld
 
 BOARDS = "/1/boards/"
 
 
-class World:
-    """The Bitrix24 and Trello fakes in process, a config for both, an engine."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.crm = bitrix24_fake(clock=store.clock, seed=1)
-        self.trello: TrelloFake = trello_fake(clock=store.clock, seed=2)
-        self.webhook_url = self.crm.credentials()["webhook_url"]
-        text = CONFIG.format(
-            crm_url=self.crm.base_url,
-            webhook_url=self.webhook_url,
-            callback=CALLBACK,
-            **self.trello.connection_settings(),
-        )
-        self.config = parse_config(text)
-        sample = Path(str(files("servicesync").joinpath("samples/catalog.yaml")))
-        import_catalog(store, load_catalog_file(sample))
-        with store.session() as session:
-            for expert in session.exec(select(Expert)):
-                username = expert.email.split("@")[0].replace(".", "")
-                self.trello.add_member(username, expert.name, expert.email)
-        self.engine = self.new_engine()
-
-    def new_engine(self) -> Engine:
-        transports = {"crm": self.crm.transport(), "delivery": self.trello.transport()}
-        return Engine(self.config, self.store, load_plugins(), transports=transports)
-
-    async def call(self, method: str, body: dict[str, Any]) -> Any:
-        async with httpx.AsyncClient(transport=self.crm.transport()) as client:
-            response = await client.post(f"{self.webhook_url}{method}.json", json=body)
-            response.raise_for_status()
-            return response.json()["result"]
-
-    async def win_deal(self, title: str) -> str:
-        fields = {
-            "TITLE": title,
-            "STAGE_ID": "NEW",
-            "OPPORTUNITY": "48000",
-            "CURRENCY_ID": "EUR",
-            "UF_CRM_SERVICE": "data-audit",
-        }
-        deal = str(await self.call("crm.deal.add", {"fields": fields}))
-        await self.engine.sync("crm")
-        await self.call(
-            "crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "EXECUTING"}}
-        )
-        return deal
-
-    def boards_made(self) -> int:
-        return self.trello.log.count(method="POST", route=BOARDS, status=200)
-
-    def deal_boards(self) -> list[dict[str, Any]]:
-        return [
-            b for b in self.trello.state.boards.values() if "[servicesync:" in b["desc"]
-        ]
-
-
 @pytest.fixture
 async def world(store: Store) -> Any:
-    world = World(store)
+    world = TrelloWorld(store)
     yield world
     await world.engine.aclose()
 
 
 async def test_won_deal_makes_one_staffed_board_linked_to_the_deal(
-    world: World,
+    world: TrelloWorld,
 ) -> None:
     deal = await world.win_deal("Northwind: data audit")
 
@@ -142,7 +45,7 @@ async def test_won_deal_makes_one_staffed_board_linked_to_the_deal(
     assert linked["UF_CRM_SERVICESYNC_PROJECT"] == board["shortUrl"]
 
 
-async def test_won_deal_run_again_creates_nothing_twice(world: World) -> None:
+async def test_won_deal_run_again_creates_nothing_twice(world: TrelloWorld) -> None:
     deal = await world.win_deal("Contoso: data audit")
     await world.engine.sync("crm")
     with world.store.session() as session:
@@ -158,7 +61,7 @@ async def test_won_deal_run_again_creates_nothing_twice(world: World) -> None:
 
 
 async def test_won_deal_board_whose_answer_was_dropped_is_found_on_retry(
-    world: World,
+    world: TrelloWorld,
 ) -> None:
     lost = world.trello.faults.answer_lost(method="POST", path=BOARDS)
     # The look-up right after the lost answer fails too, so the flow fails
@@ -183,7 +86,7 @@ async def test_won_deal_board_whose_answer_was_dropped_is_found_on_retry(
 
 
 async def test_progress_changed_in_trello_is_read_within_one_sync(
-    world: World,
+    world: TrelloWorld,
 ) -> None:
     await world.win_deal("Litware: data audit")
     await world.engine.sync("crm")

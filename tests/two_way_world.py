@@ -22,9 +22,7 @@ from servicesync.engine import Engine
 from servicesync.store import Store
 from servicesync_asana import project_title as asana_title
 from servicesync_sdk.base import read_budget
-from test_won_deal_asana import AsanaWorld
-from test_won_deal_flow import World as JiraWorld
-from test_won_deal_trello import World as TrelloWorld
+from won_deal_worlds import AsanaWorld, JiraWorld, TrelloWorld
 
 __all__ = [
     "DEAL_FIELDS",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -120,3 +121,62 @@ async def test_a_queued_webhook_sync_reads_only_the_records_it_names(
     finally:
         await jobs.aclose()
         store.close()
+
+
+async def test_the_sweep_frees_the_outbox_claims_of_a_silent_daemon(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SERVICESYNC_SECRET_KEY", Fernet.generate_key().decode())
+    crm = bitrix24_fake(clock=SystemClock(), seed=3)
+    text = CONFIG.format(
+        store_url=store_url,
+        crm_url=crm.base_url,
+        webhook_url=crm.credentials()["webhook_url"],
+    )
+    config = parse_config(text)
+    store = open_store(store_url)
+    jobs = SyncJobs(config, store, load_plugins(), DaemonMetrics(store))
+    scheduler = QueueScheduler(jobs, store_url, config.daemon)
+    # A daemon on another host, gone silent while it delivered an event and
+    # ran a sync: its worker's heartbeat is an hour old.
+    elsewhere = "elsewhere/4242/99"
+    with store.transaction() as tx:
+        store.outbox_append(tx, "deal_stage_changed", {"deal_id": "d1"}, ["plugin:x"])
+    assert store.outbox_claim("plugin:x", timedelta(hours=1), owner=elsewhere)
+    try:
+        async with scheduler.app.open_async():
+            sync = scheduler.app.configure_task("servicesync.sync")
+            await sync.defer_async(connection="crm", trigger="webhook:k2")
+            worker_id = _silent_worker_doing_the_job(store)
+            store.locks().try_acquire(f"queue-worker:{worker_id}", elsewhere, 3600)
+            held = store.outbox_claim("plugin:x", timedelta(minutes=1))
+
+            assert await scheduler.sweep() == 1
+
+        freed = store.outbox_claim("plugin:x", timedelta(minutes=1))
+        assert held == []
+        assert [event.payload["deal_id"] for event in freed] == ["d1"]
+    finally:
+        await jobs.aclose()
+        store.close()
+
+
+def _silent_worker_doing_the_job(store: Store) -> int:
+    """Make the queued job look taken by a worker silent for an hour."""
+    with store.transaction() as tx:
+        worker_id = int(
+            tx.execute(
+                sa.text(
+                    "INSERT INTO procrastinate_workers (last_heartbeat) "
+                    "VALUES (now() - interval '1 hour') RETURNING id"
+                )
+            ).scalar_one()
+        )
+        tx.execute(
+            sa.text(
+                "UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w "
+                "WHERE task_name = 'servicesync.sync'"
+            ),
+            {"w": worker_id},
+        )
+    return worker_id

@@ -35,6 +35,7 @@ from servicesync.contract import RecordRef
 from servicesync.daemon._jobs import RENEWAL_CRON, SyncJobs
 from servicesync.errors import StoreError
 from servicesync.store import RunCounts
+from servicesync.store._processes import this_process
 
 __all__ = ["QueueScheduler", "conninfo_of"]
 
@@ -44,6 +45,10 @@ SYNC_TASK = "servicesync.sync"
 SCHEDULED_SYNC_TASK = "servicesync.scheduled_sync"
 SWEEP_TASK = "servicesync.sweep"
 RENEWAL_TASK = "servicesync.renew_webhooks"
+#: Seconds between looks at whether the queue worker has its id yet.
+_ANNOUNCE_POLL_SECONDS = 0.05
+#: How long the record of a worker's process is kept (a daemon's lifetime).
+_WORKER_RECORD_DAYS = 365
 
 
 def conninfo_of(store_url: str) -> str:
@@ -160,6 +165,7 @@ class QueueScheduler:
         taken = 0
         for job in stalled:
             connection = str(job.task_kwargs.get("connection", ""))
+            self._free_claims_of(job.worker_id)
             try:
                 await manager.retry_job(job)
                 how = "queued again"
@@ -182,6 +188,34 @@ class QueueScheduler:
             if connection:
                 self._record_takeover(connection, job.id, how)
         return taken
+
+    def _free_claims_of(self, worker_id: int | None) -> None:
+        """Give back the outbox deliveries a silent daemon had claimed.
+
+        Each daemon records which process its queue worker is (see
+        :meth:`_announce`). A claim's holder on another host cannot be
+        checked, so without this its deliveries would wait out their lease.
+        """
+        if worker_id is None:
+            return
+        holder = self.jobs.store.locks().holder(_worker_lock(worker_id))
+        if holder is None:
+            return
+        released = self.jobs.store.outbox_release(holder)
+        if released:
+            logger.warning(
+                "%d outbox deliveries claimed by the silent %s are free again.",
+                released, holder,
+            )  # fmt: skip
+
+    async def _announce(self, worker: Worker) -> None:
+        """Record which process the queue worker is, once it has an id."""
+        while worker.worker_id is None:  # noqa: ASYNC110 (procrastinate sets it)
+            await asyncio.sleep(_ANNOUNCE_POLL_SECONDS)
+        ttl = _WORKER_RECORD_DAYS * 86_400.0
+        self.jobs.store.locks().try_acquire(
+            _worker_lock(worker.worker_id), this_process(), ttl
+        )
 
     def _record_takeover(self, connection: str, job_id: int | None, how: str) -> None:
         store = self.jobs.store
@@ -219,6 +253,7 @@ class QueueScheduler:
             fetch_job_polling_interval=min(5.0, self.settings.heartbeat_seconds),
         )
         running = asyncio.create_task(worker.run(), name="queue-worker")  # type: ignore[no-untyped-call]
+        announce = asyncio.create_task(self._announce(worker), name="queue-announce")
         stop = asyncio.create_task(stopping.wait())
         await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
         # procrastinate stops its heartbeats as soon as it is asked to
@@ -231,6 +266,10 @@ class QueueScheduler:
             await running
         finally:
             beating.cancel()
+            announce.cancel()
+            if worker.worker_id is not None:
+                name = _worker_lock(worker.worker_id)
+                self.jobs.store.locks().release(name, this_process())
         if not stopping.is_set():
             msg = "The job queue's worker stopped on its own; see the log above."
             raise StoreError(msg)
@@ -245,6 +284,11 @@ class QueueScheduler:
 
 def _lock(connection: str) -> str:
     return f"sync:{connection}"
+
+
+def _worker_lock(worker_id: int) -> str:
+    """The lock row that names the process behind a queue worker."""
+    return f"queue-worker:{worker_id}"
 
 
 def _sweep_cron(stall_seconds: float) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "outbox_complete",
     "outbox_dead",
     "outbox_fail",
+    "outbox_release",
 ]
 
 _events = table_of(OutboxEvent)
@@ -238,6 +239,31 @@ def outbox_dead(
         )
         for row in connection.execute(query).mappings()
     ]
+
+
+def outbox_release(connection: sa.Connection, holder_prefix: str) -> int:
+    """Give back the claims of holders named ``holder_prefix...``; return how many.
+
+    For a process known dead by other means than :func:`is_gone`, which
+    trusts no holder on another host: a daemon whose heartbeats stopped,
+    say. Its deliveries become claimable at once instead of at the end of
+    their lease.
+    """
+    held = connection.execute(
+        sa.select(_locks.c.name).where(
+            _locks.c.name.startswith(_CLAIM_PREFIX, autoescape=True),
+            _locks.c.owner.startswith(holder_prefix, autoescape=True),
+        )
+    ).scalars()
+    released = 0
+    for name in list(held):
+        # The consumer's name may hold colons; an event id never does.
+        plugin, _, event_id = name.removeprefix(_CLAIM_PREFIX).rpartition(":")
+        freed = _delivery_update(event_id, plugin).values(claimed_until=None)
+        connection.execute(freed)
+        _release_claim(connection, event_id, plugin)
+        released += 1
+    return released
 
 
 def _claim_name(plugin: str, event_id: str) -> str:

@@ -85,6 +85,13 @@ class SQLNamedLocks:
             ).returning(_locks.c.owner)
             return connection.execute(statement).scalar_one_or_none() == owner
 
+    def holder(self, name: str) -> str | None:
+        """Return who holds ``name``, expired or not; ``None`` when no one took it."""
+        with self._engine.begin() as connection:
+            query = sa.select(_locks.c.owner).where(_locks.c.name == name)
+            owner = connection.execute(query).scalar_one_or_none()
+        return None if owner is None else str(owner)
+
     def release(self, name: str, owner: str) -> None:
         """Give ``name`` back if ``owner`` holds it."""
         with self._engine.begin() as connection:

@@ -380,6 +380,11 @@ class Store:
         with self.transaction() as tx:
             return _journal.interrupt_runs(tx, connection, self.now(), note)
 
+    def outbox_release(self, holder_prefix: str) -> int:
+        """Give back the outbox claims of a process known dead; return how many."""
+        with self.transaction() as tx:
+            return _outbox.outbox_release(tx, holder_prefix)
+
     def record_receipt(self, connection: str, delivery_key: str) -> bool:
         """Record a webhook delivery; false when it is a replay."""
         with self.transaction() as tx:

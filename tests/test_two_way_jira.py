@@ -12,6 +12,7 @@ in ``test_two_way_tools.py``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from servicesync.contract import WebhookRequest
 from servicesync.store._bases import conflicts
 from two_way_world import (
     DEAL_FIELDS,
+    JIRA_READS,
     SEARCH_SETTLES,
     STATUS_WORDS,
     JiraTwoWay,
@@ -287,6 +289,65 @@ async def test_two_way_waits_while_a_connection_is_read_only(
     assert held == "0/4"
     assert crm_writes(world) == crm_before + 2  # the fields, the comment
     assert (await deal_of(world, deal))["UF_CRM_DELIVERY_PROGRESS"] == "1/4"
+
+
+class Yielding(httpx.AsyncBaseTransport):
+    """A transport that lets other tasks run before each request, as a network does.
+
+    ``turns`` is how many times it lets them run: a slow link takes more.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, turns: int = 1) -> None:
+        self.inner = inner
+        self.turns = turns
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(self.turns):
+            await asyncio.sleep(0)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_two_way_in_two_engines_at_once_writes_once(
+    make_world: WorldFactory,
+) -> None:
+    world = two_way_world(make_world)
+    deal = await won_and_settled(world)
+    world.jira.transition(issues_of(world, "Kick-off")[0], "Done")
+    world.store.clock.advance(SEARCH_SETTLES)  # type: ignore[attr-defined]
+    world.store.set_control("crm", read_only=True)
+    await world.engine.sync()  # reads the progress; the flow waits
+    world.store.set_control("crm", read_only=False)
+    crm_before, jira_before = crm_writes(world), jira_writes(world)
+    # Two daemons on one store, each bringing the flow in line after a sync
+    # of its own connection, their calls to the services interleaving.
+    # The first one's link is slow: the second would look for its writes
+    # before they land, and make them too.
+    engines = [world.new_engine(), world.new_engine()]
+    for engine, turns in zip(engines, (50, 1), strict=True):
+        engine.transports.update(
+            crm=Yielding(world.crm.transport(), turns),
+            delivery=Yielding(world.jira.transport(), turns),
+        )
+
+    await asyncio.gather(
+        engines[0].two_way.keep_consistent(["crm"]),
+        engines[1].two_way.keep_consistent(["delivery"]),
+    )
+    for engine in engines:
+        await engine.aclose()
+
+    assert crm_writes(world) == crm_before + 2  # the fields, the comment: once
+    assert jira_writes(world) == jira_before
+    assert (await deal_of(world, deal))["UF_CRM_DELIVERY_PROGRESS"] == "1/4"
+
+
+def jira_writes(world: JiraWorld) -> int:
+    """Count the requests that changed data at the Jira site."""
+    return sum(
+        1
+        for entry in world.jira.log
+        if entry.method in ("POST", "PUT", "DELETE") and entry.route not in JIRA_READS
+    )
 
 
 # -- epic mode: a deal is an epic of one shared project ------------------------

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -77,6 +78,7 @@ from servicesync.store._bases import (
     save_bases,
 )
 from servicesync.store._dialect import table_of
+from servicesync.store._processes import this_process
 from servicesync.store._tables import ExternalLink
 
 if TYPE_CHECKING:
@@ -85,6 +87,9 @@ if TYPE_CHECKING:
 __all__ = ["DELIVERY_DATE_SLIPPED", "Pair", "TwoWay", "linked_pairs"]
 
 logger = logging.getLogger(__name__)
+
+#: Seconds a process holds a flow's two-way lock without renewing it.
+FLOW_LOCK_SECONDS = 120.0
 
 #: The event a milestone due later than before becomes.
 DELIVERY_DATE_SLIPPED = "delivery_date_slipped"
@@ -126,8 +131,33 @@ class TwoWay:
                     name,
                 )
                 continue
-            writes += await _FlowPairs(self.engine, name, flow).run()
+            writes += await self._run_alone(name, flow)
         return writes
+
+    async def _run_alone(self, name: str, flow: FlowConfig) -> int:
+        """Bring the flow's pairs in line, unless another process is doing so.
+
+        Daemons sharing a store sync different connections at once, and two
+        of them could otherwise decide the same pair together and both make
+        its writes. The lock is renewed after each pair; a holder that died
+        frees it within :data:`FLOW_LOCK_SECONDS`. A sync that finds it
+        taken leaves the flow to the holder: its next sync decides again.
+        """
+        locks, lock = self.engine.store.locks(), f"two-way:{name}"
+        me = f"{this_process()}#{secrets.token_hex(4)}"  # this call, not the process
+        if not locks.try_acquire(lock, me, FLOW_LOCK_SECONDS):
+            logger.info(
+                "Flow %s: another process is bringing it in line; left to it.", name
+            )
+            return 0
+
+        def renew() -> None:
+            locks.try_acquire(lock, me, FLOW_LOCK_SECONDS)
+
+        try:
+            return await _FlowPairs(self.engine, name, flow).run(after_pair=renew)
+        finally:
+            locks.release(lock, me)
 
 
 @dataclass(frozen=True)
@@ -232,7 +262,7 @@ class _FlowPairs:
             if c.startswith("plugin:")
         ]
 
-    async def run(self) -> int:
+    async def run(self, after_pair: Callable[[], None] = lambda: None) -> int:
         """Bring every pair of the flow in line; return the writes made.
 
         What every pair needs is read at once (bases, kept records, deals);
@@ -272,6 +302,7 @@ class _FlowPairs:
                     "line: %s",
                     self.name, pair.deal_id, pair.project_key, exc,
                 )  # fmt: skip
+            after_pair()
         return writes
 
     async def _pair(

@@ -78,7 +78,7 @@ from servicesync.store._bases import (
     save_bases,
 )
 from servicesync.store._dialect import table_of
-from servicesync.store._processes import this_process
+from servicesync.store._processes import is_gone, this_process
 from servicesync.store._tables import ExternalLink
 
 if TYPE_CHECKING:
@@ -139,12 +139,18 @@ class TwoWay:
 
         Daemons sharing a store sync different connections at once, and two
         of them could otherwise decide the same pair together and both make
-        its writes. The lock is renewed after each pair; a holder that died
-        frees it within :data:`FLOW_LOCK_SECONDS`. A sync that finds it
-        taken leaves the flow to the holder: its next sync decides again.
+        its writes. The lock is renewed after each pair. A holder that died
+        on this host is taken over at once; one on another host frees it
+        within :data:`FLOW_LOCK_SECONDS`. A sync that finds it taken leaves
+        the flow to the holder: its next sync decides again.
         """
         locks, lock = self.engine.store.locks(), f"two-way:{name}"
         me = f"{this_process()}#{secrets.token_hex(4)}"  # this call, not the process
+        if not locks.try_acquire(lock, me, FLOW_LOCK_SECONDS):
+            # A holder killed on this host is seen to be gone at once.
+            holder = locks.holder(lock)
+            if holder is not None and is_gone(holder.partition("#")[0]):
+                locks.release(lock, holder)
         if not locks.try_acquire(lock, me, FLOW_LOCK_SECONDS):
             logger.info(
                 "Flow %s: another process is bringing it in line; left to it.", name

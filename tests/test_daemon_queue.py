@@ -180,3 +180,94 @@ def _silent_worker_doing_the_job(store: Store) -> int:
             {"w": worker_id},
         )
     return worker_id
+
+
+TWO_PORTALS = """
+[store]
+url = "{store_url}"
+
+[daemon]
+heartbeat_seconds = 1
+stall_seconds = 5
+concurrency = 2
+"""
+
+PORTAL = """
+[connections.{name}]
+plugin = "bitrix24"
+[connections.{name}.settings]
+portal_url = "{crm_url}"
+webhook_url = "{webhook_url}"
+[connections.{name}.mapping.values.stage]
+NEW = "acquaintance"
+"""
+
+
+class Slow(httpx.AsyncBaseTransport):
+    """A portal a tenth of a second away, as real ones are further still."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.1)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_one_daemon_syncs_two_connections_at_once(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SERVICESYNC_SECRET_KEY", Fernet.generate_key().decode())
+    portals = {name: bitrix24_fake(clock=SystemClock(), seed=n)
+               for n, name in enumerate(("east", "west"))}  # fmt: skip
+    text = TWO_PORTALS.format(store_url=store_url) + "".join(
+        PORTAL.format(
+            name=name,
+            crm_url=fake.base_url,
+            webhook_url=fake.credentials()["webhook_url"],
+        )
+        for name, fake in portals.items()
+    )
+    config = parse_config(text)
+    store = open_store(store_url)
+    transports = {name: Slow(fake.transport()) for name, fake in portals.items()}
+    jobs = SyncJobs(
+        config, store, load_plugins(), DaemonMetrics(store), transports=transports
+    )
+    scheduler = QueueScheduler(jobs, store_url, config.daemon)
+    try:
+        stopping = asyncio.Event()
+        worker = asyncio.create_task(scheduler.run(stopping))
+        for name in portals:
+            await scheduler.request(name, f"manual:{name}")
+        await _until(
+            lambda: all(_runs(store, f"manual:{n}") for n in portals) or worker.done()
+        )
+        await _until(
+            lambda: _finished(store, "manual:east") and _finished(store, "manual:west")
+        )
+        stopping.set()
+        await worker
+
+        east, west = _span(store, "manual:east"), _span(store, "manual:west")
+        assert east[0] < west[1] and west[0] < east[1], (east, west)
+    finally:
+        await jobs.aclose()
+        store.close()
+
+
+def _finished(store: Store, trigger: str) -> bool:
+    runs = _runs(store, trigger)
+    return bool(runs) and all(r["status"] != "running" for r in runs)
+
+
+def _span(store: Store, trigger: str) -> tuple[Any, Any]:
+    """When the sync's first run started and its last one finished."""
+    with store.transaction() as tx:
+        row = tx.execute(
+            sa.text(
+                "SELECT min(started_at), max(finished_at) FROM runs WHERE trigger = :t"
+            ),
+            {"t": trigger},
+        ).one()
+    return row[0], row[1]

@@ -166,6 +166,13 @@ class DaemonConfig(_Strict):
         default=30.0,
         description="On SIGTERM, how long a running sync may take to finish.",
     )
+    concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1,
+        description=(
+            "Syncs of different connections one daemon runs at once, on "
+            "PostgreSQL; a connection's syncs never overlap. SQLite runs one."
+        ),
+    )
 
     @model_validator(mode="after")
     def _stall_after_heartbeats(self) -> DaemonConfig:

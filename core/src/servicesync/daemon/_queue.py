@@ -245,7 +245,7 @@ class QueueScheduler:
         worker = Worker(
             self.app,
             name=self.jobs.worker,
-            concurrency=1,
+            concurrency=self.settings.concurrency,
             install_signal_handlers=False,
             update_heartbeat_interval=self.settings.heartbeat_seconds,
             stalled_worker_timeout=self.settings.stall_seconds,

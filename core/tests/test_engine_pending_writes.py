@@ -58,6 +58,12 @@ class Tool:
         return {"rename": self.action}
 
 
+async def settle(store: Store, action: RenameProject) -> int:
+    """Settle deal d1's pending writes, as two-way consistency does first."""
+    stopped = store.journal_pending("flow:d1:")
+    return await settle_pending(store, stopped, {"tool": Tool(action)})
+
+
 def pending(store: Store, key: str, name: str) -> None:
     """Leave a rename pending, as a sync killed before its confirmation does."""
     store.journal_begin(key, "tool", "rename", {"name": name})
@@ -70,7 +76,9 @@ async def test_a_pending_write_that_landed_is_confirmed_without_writing(
     action.current = "New"  # the killed sync's write reached the tool
     pending(store, "flow:d1:two-way:project:a", "New")
 
-    settled = await settle_pending(store, "flow:d1:", {"tool": Tool(action)})
+    settled = await settle_pending(
+        store, store.journal_pending("flow:d1:"), {"tool": Tool(action)}
+    )
 
     entry = store.journal_find("flow:d1:two-way:project:a")
     assert settled == 1 and action.writes == 0
@@ -82,7 +90,9 @@ async def test_a_pending_write_not_found_is_superseded_not_sent(store: Store) ->
     pending(store, "flow:d1:two-way:project:a", "New")
     pending(store, "flow:d2:two-way:project:b", "Other")
 
-    await settle_pending(store, "flow:d1:", {"tool": Tool(action)})
+    await settle_pending(
+        store, store.journal_pending("flow:d1:"), {"tool": Tool(action)}
+    )
 
     mine = store.journal_find("flow:d1:two-way:project:a")
     other = store.journal_find("flow:d2:two-way:project:b")
@@ -96,7 +106,9 @@ async def test_a_superseded_write_decided_again_is_made(store: Store) -> None:
     action = RenameProject()
     key = "flow:d1:two-way:project:a"
     pending(store, key, "New")
-    await settle_pending(store, "flow:d1:", {"tool": Tool(action)})
+    await settle_pending(
+        store, store.journal_pending("flow:d1:"), {"tool": Tool(action)}
+    )
 
     await perform(store, "tool", action, key, Rename(name="New"))
 
@@ -110,7 +122,9 @@ async def test_a_write_that_cannot_be_looked_up_stays_pending(store: Store) -> N
     action.unreachable = True
     pending(store, "flow:d1:two-way:project:a", "New")
 
-    settled = await settle_pending(store, "flow:d1:", {"tool": Tool(action)})
+    settled = await settle_pending(
+        store, store.journal_pending("flow:d1:"), {"tool": Tool(action)}
+    )
 
     entry = store.journal_find("flow:d1:two-way:project:a")
     assert settled == 0

@@ -18,15 +18,15 @@ decided for the pair is decided on the project as the plan left it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from servicesync.engine._delivery_view import ProjectView
-from servicesync.store import Store
+from servicesync.store import JournalEntry, Store
 
-__all__ = ["MOVE_PLAN", "MilestoneMover", "MovePlan", "with_dues"]
+__all__ = ["MOVE_PLAN", "MilestoneMover", "MovePlan", "plans_in", "with_dues"]
 
 #: What a plan's journal entry names as its action.
 MOVE_PLAN = "move_milestones"
@@ -80,8 +80,7 @@ class MilestoneMover:
 
     def pending(self, prefix: str) -> list[MovePlan]:
         """Return the plans under ``prefix`` that a stopped sync left unfinished."""
-        entries = self.store.journal_pending(prefix, action=MOVE_PLAN)
-        return [MovePlan.from_params(e.dedup_key, e.params) for e in entries]
+        return plans_in(self.store.journal_pending(prefix, action=MOVE_PLAN))
 
     async def carry_out(
         self, plan: MovePlan, move_key: Callable[[str, date], str], send: MoveSender
@@ -104,6 +103,15 @@ class MilestoneMover:
             moved[milestone] = due
         self.store.journal_confirm(plan.key, {"moved": plan.params()["targets"]})
         return moved, True
+
+
+def plans_in(entries: Iterable[JournalEntry]) -> list[MovePlan]:
+    """Return the move plans among pending journal entries, in their order."""
+    return [
+        MovePlan.from_params(e.dedup_key, e.params)
+        for e in entries
+        if e.action == MOVE_PLAN
+    ]
 
 
 def with_dues(view: ProjectView, dues: Mapping[str, date]) -> ProjectView:

@@ -14,12 +14,12 @@ still needs is decided afresh from where both sides stand now.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from servicesync.contract import Action, Connector
 from servicesync.errors import ServiceSyncError
-from servicesync.store import Store
+from servicesync.store import JournalEntry, Store
 
 __all__ = ["settle_pending"]
 
@@ -31,16 +31,17 @@ OVERTAKEN = "overtaken: not found at the service; later syncs decide afresh"
 
 async def settle_pending(
     store: Store,
-    prefix: str,
+    entries: Iterable[JournalEntry],
     connectors: Mapping[str, Connector[Any]],
     *,
     leave: Collection[str] = (),
 ) -> int:
-    """Settle the pending entries under ``prefix``; return how many were settled.
+    """Settle those of ``entries`` still pending; return how many were settled.
 
     Args:
         store: the store whose journal holds the entries.
-        prefix: what the deduplication keys of the entries start with.
+        entries: journal entries found pending, read earlier (each is looked
+            up again, and skipped once no longer pending).
         connectors: by connection name, the connectors whose actions made
             the writes.
         leave: actions whose pending entries someone else finishes.
@@ -49,12 +50,13 @@ async def settle_pending(
     pending for the next sync.
     """
     settled = 0
-    for entry in store.journal_pending(prefix):
+    for entry in entries:
         connector = connectors.get(entry.connection)
         if entry.action in leave or connector is None:
             continue
         action: Action[Any] | None = connector.actions().get(entry.action)
-        if action is None:
+        current = store.journal_find(entry.dedup_key)
+        if action is None or current is None or current.status != "pending":
             continue
         try:
             params = action.params_model.model_validate(entry.params)
@@ -72,5 +74,5 @@ async def settle_pending(
             store.journal_supersede(entry.dedup_key, OVERTAKEN)
         settled += 1
     if settled:
-        logger.info("%d pending writes under %s settled.", settled, prefix)
+        logger.info("%d pending writes settled.", settled)
     return settled

@@ -54,6 +54,7 @@ from servicesync.engine._milestone_moves import (
     MOVE_PLAN,
     MilestoneMover,
     MovePlan,
+    plans_in,
     with_dues,
 )
 from servicesync.engine._milestone_watch import Slip, reached_key, watch_milestones
@@ -68,7 +69,7 @@ from servicesync.engine._sides import (
 from servicesync.engine._watch import Watcher, two_way_flows
 from servicesync.engine._won_deal import WonDealFlow
 from servicesync.errors import RecordError, ServiceSyncError
-from servicesync.store import Store
+from servicesync.store import JournalEntry, Store
 from servicesync.store._bases import (
     BaseValues,
     TwoWayConflict,
@@ -284,6 +285,7 @@ class _FlowPairs:
             deal_fields = records_of(tx, self.flow.source, deal_ids)
             items = records_of(tx, self.flow.target, [p.project_key for p in pairs])
         deals = _open_deals(self.store, deal_ids)
+        stopped = self._stopped_writes()
         writes = 0
         for pair in pairs:
             if pair.deal_id not in deals:
@@ -299,8 +301,9 @@ class _FlowPairs:
             for data in deal_fields[pair.deal_id]:
                 fields.update(data)
             try:
+                leftover = stopped.get(pair.deal_id, [])
                 writes += await self._pair(
-                    pair, deal, client, view, fields, bases[pair.deal_id]
+                    pair, deal, client, view, fields, bases[pair.deal_id], leftover
                 )
             except ServiceSyncError as exc:
                 logger.warning(
@@ -319,16 +322,20 @@ class _FlowPairs:
         view: ProjectView,
         fields: dict[str, Any],
         bases: dict[str, BaseValues],
+        stopped: list[JournalEntry],
     ) -> int:
-        finished = await self._finish_moves(pair)
-        if finished is None:
-            return 0  # a stopped move is still unfinished; the next sync goes on
-        await settle_pending(
-            self.store,
-            self._prefix(pair),
-            {self.flow.source: self.crm, self.flow.target: self.delivery},
-            leave={MOVE_PLAN},
-        )
+        finished: dict[str, date] = {}
+        if stopped:
+            done = await self._finish_moves(pair, plans_in(stopped))
+            if done is None:
+                return 0  # a stopped move is still unfinished; the next sync goes on
+            finished = done
+            await settle_pending(
+                self.store,
+                stopped,
+                {self.flow.source: self.crm, self.flow.target: self.delivery},
+                leave={MOVE_PLAN},
+            )
         view = with_dues(view, finished)
         crm = crm_values(self.flow, deal, client, fields)
         delivery = delivery_values(view)
@@ -485,7 +492,25 @@ class _FlowPairs:
         moved, _ = await self.mover.carry_out(plan, self._move_key(pair, plan), send)
         return moved
 
-    async def _finish_moves(self, pair: Pair) -> dict[str, date] | None:
+    def _stopped_writes(self) -> dict[str, list[JournalEntry]]:
+        """Return the two-way writes stopped syncs left pending, by deal.
+
+        One look at the journal for the whole flow: only pending entries,
+        which are few, are read.
+        """
+        found: dict[str, list[JournalEntry]] = {}
+        head = f"{self.name}:"
+        for entry in self.store.journal_pending(head):
+            deal_id, marker, _ = entry.dedup_key.removeprefix(head).partition(
+                ":two-way:"
+            )
+            if marker:
+                found.setdefault(deal_id, []).append(entry)
+        return found
+
+    async def _finish_moves(
+        self, pair: Pair, plans: list[MovePlan]
+    ) -> dict[str, date] | None:
         """Finish the milestone moves a stopped sync left half made.
 
         A plan whose milestone the tool refuses for good (a
@@ -522,7 +547,7 @@ class _FlowPairs:
             return True
 
         finished: dict[str, date] = {}
-        for plan in self.mover.pending(self._prefix(pair)):
+        for plan in plans:
             moved, done = await self.mover.carry_out(
                 plan, self._move_key(pair, plan), send
             )

@@ -15,13 +15,15 @@ so killing after the first leaves a move half made for the next sync.
 
 from __future__ import annotations
 
+import os
+import random
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from crash_world import Ledger, World, open_world
+from crash_world import Ledger, Run, World, open_world
 from servicesync.store import ActionJournalRow
 from servicesync.store._bases import conflicts
 from sqlmodel import col, select
@@ -50,8 +52,30 @@ CASES = [
     "after_journal_confirm",
     "after_journal_confirm:3",
 ]
+#: Where a kill leaves a write made but its bases not stored, before the
+#: deal changes again: the project's update, the last version's move.
+AGAIN = ["after_remote_create", "after_remote_create:3", "after_journal_confirm:3"]
 NEW_AMOUNT = "15000"
 SHIFT = timedelta(days=14)
+SOAK_ENV = "SERVICESYNC_CRASH_SOAK"
+#: The failpoints a soak round arms, with the highest count worth arming.
+_SOAK_POINTS = {
+    "after_page_read": 12,
+    "after_page_commit": 12,
+    "before_remote_create": 4,
+    "after_remote_create": 4,
+    "after_journal_confirm": 4,
+}
+
+
+def _soak_rounds() -> int:
+    return int(os.environ.get(SOAK_ENV) or 0)
+
+
+def _soak_deals() -> int:
+    """How many deals the soak changes: one per ten rounds, at least two."""
+    rounds = _soak_rounds()
+    return max(2, rounds // 10) if rounds else 0
 
 
 @dataclass(frozen=True)
@@ -91,10 +115,14 @@ class Settled:
     def change(self, deal: str) -> None:
         """Change the deal in the CRM: amount, title, a later delivery date."""
         later = date.fromisoformat(self.deliveries[deal][:10]) + SHIFT
+        self.change_to(deal, f"{self.world.titles[deal]} v2", NEW_AMOUNT, later)
+
+    def change_to(self, deal: str, title: str, amount: str, delivery: date) -> None:
+        """Set the deal's title, amount and delivery date in the CRM."""
         fields = {
-            "OPPORTUNITY": NEW_AMOUNT,
-            "TITLE": f"{self.world.titles[deal]} v2",
-            "UF_CRM_DELIVERY_DATE": later.isoformat(),
+            "OPPORTUNITY": amount,
+            "TITLE": title,
+            "UF_CRM_DELIVERY_DATE": delivery.isoformat(),
         }
         self.world.crm.call("crm.deal.update", {"id": deal, "fields": fields})
 
@@ -167,6 +195,8 @@ def settled(
     """Every deal won, its project made, and two more syncs to settle both sides."""
     workdir = tmp_path_factory.mktemp(f"crash-two-way-{request.param}")
     titles = [f"Two-way case {n}" for n in range(len(CASES) + 1)]
+    titles += [f"Two-way again {n}" for n in range(len(AGAIN))]
+    titles += [f"Two-way soak {n}" for n in range(_soak_deals())]
     with open_world(request.param, workdir, titles, config_tail=TWO_WAY) as world:
         for deal in world.titles:
             world.crm.win(deal)
@@ -215,3 +245,91 @@ def test_sync_killed_while_carrying_a_change_ends_as_an_unbroken_sync(
     assert recovered.returncode == 0, recovered.log
     assert settled_again.returncode == 0, settled_again.log
     assert settled.outcome(deal) == reference
+
+
+@pytest.mark.parametrize("case", AGAIN)
+def test_a_change_made_after_a_killed_sync_is_carried_not_lost(
+    settled: Settled, case: str
+) -> None:
+    world = settled.world
+    deal = [d for d, t in world.titles.items() if t.startswith("Two-way again")][
+        AGAIN.index(case)
+    ]
+    start = date.fromisoformat(settled.deliveries[deal][:10])
+    settled.change(deal)
+    killed = world.sync(failpoints=case)
+    # The salesperson changes the deal again before any sync ran.
+    title = f"{world.titles[deal]} v3"
+    settled.change_to(deal, title, "16000", start + timedelta(days=21))
+    recovered = world.sync_until_done()
+    assert world.sync().returncode == 0
+
+    outcome = settled.outcome(deal)
+    key = settled.keys[deal]
+    project = world.jira.project(key)
+    assert killed.returncode == -signal.SIGKILL, killed.log
+    assert recovered.returncode == 0, recovered.log
+    assert project["name"] == f"{title} ({key})"
+    assert "amount: 16000.00" in str(project["description"])
+    assert outcome.version_shifts == (21, 21)
+    assert outcome.conflicts == 0
+    assert "pending" not in {status for _, status in outcome.two_way_writes}
+
+
+@dataclass
+class Expected:
+    """What a soak deal must show once the last change is carried."""
+
+    title: str
+    amount: str
+    days: int = 0
+
+
+@pytest.mark.skipif(
+    not _soak_rounds(),
+    reason=f"the two-way crash soak runs only when {SOAK_ENV}=N (N kills) is set",
+)
+@pytest.mark.timeout(120 + 15 * _soak_rounds())
+def test_syncs_killed_at_random_while_changes_flow_end_consistent(
+    settled: Settled,
+) -> None:
+    world = settled.world
+    chooser = random.Random(int(os.environ.get(f"{SOAK_ENV}_SEED") or 1))
+    deals = [d for d, title in world.titles.items() if title.startswith("Two-way soak")]
+    expected = {d: Expected(world.titles[d], "12000") for d in deals}
+
+    kills = 0
+    for round_ in range(_soak_rounds()):
+        deal = chooser.choice(deals)
+        want = expected[deal]
+        want.title = f"{world.titles[deal]} r{round_}"
+        want.amount = str(12000 + 500 * (round_ + 1))
+        want.days += 7
+        start = date.fromisoformat(settled.deliveries[deal][:10])
+        later = start + timedelta(days=want.days)
+        settled.change_to(deal, want.title, want.amount, later)
+        run = _sync_killed_at_random(world, chooser)
+        assert run.returncode in (0, -signal.SIGKILL), run.log
+        kills += run.returncode == -signal.SIGKILL
+    assert world.sync_until_done().returncode == 0
+    assert world.sync().returncode == 0
+
+    assert kills > 0
+    for deal in deals:
+        want = expected[deal]
+        outcome = settled.outcome(deal)
+        key = settled.keys[deal]
+        project = world.jira.project(key)
+        assert project["name"] == f"{want.title} ({key})", deal
+        assert f"amount: {want.amount}.00" in str(project["description"]), deal
+        assert set(outcome.version_shifts) == {want.days}, (deal, outcome)
+        assert outcome.conflicts == 0, deal
+        assert "pending" not in {status for _, status in outcome.two_way_writes}
+
+
+def _sync_killed_at_random(world: World, chooser: random.Random) -> Run:
+    """Run a sync armed at a random failpoint and count, or killed from outside."""
+    if chooser.random() < 0.3:
+        return world.sync(kill_after=chooser.uniform(0.0, 2.0))
+    point = chooser.choice(sorted(_SOAK_POINTS))
+    return world.sync(f"{point}:{chooser.randint(1, _SOAK_POINTS[point])}")

@@ -73,10 +73,13 @@ from servicesync.store import JournalEntry, Store
 from servicesync.store._bases import (
     BaseValues,
     TwoWayConflict,
+    apply_intent,
     bases_of,
+    intents_of,
     record_conflict,
     records_of,
     save_bases,
+    save_intent,
 )
 from servicesync.store._dialect import table_of
 from servicesync.store._processes import is_gone, this_process
@@ -251,6 +254,14 @@ class _Outcome:
     writes: int = 0
 
 
+@dataclass(frozen=True)
+class _Leftovers:
+    """What stopped syncs left of a pair: pending writes, unapplied intents."""
+
+    writes: list[JournalEntry]
+    intents: dict[str, dict[str, BaseValues]]
+
+
 class _FlowPairs:
     """One flow's turn: every pair read, decided, written and recorded."""
 
@@ -282,6 +293,7 @@ class _FlowPairs:
         deal_ids = [p.deal_id for p in pairs]
         with self.store.transaction() as tx:
             bases = bases_of(tx, self.name, deal_ids)
+            intents = intents_of(tx, self.name)
             deal_fields = records_of(tx, self.flow.source, deal_ids)
             items = records_of(tx, self.flow.target, [p.project_key for p in pairs])
         deals = _open_deals(self.store, deal_ids)
@@ -301,9 +313,11 @@ class _FlowPairs:
             for data in deal_fields[pair.deal_id]:
                 fields.update(data)
             try:
-                leftover = stopped.get(pair.deal_id, [])
+                left = _Leftovers(
+                    stopped.get(pair.deal_id, []), intents.get(pair.deal_id, {})
+                )
                 writes += await self._pair(
-                    pair, deal, client, view, fields, bases[pair.deal_id], leftover
+                    pair, deal, client, view, fields, bases[pair.deal_id], left
                 )
             except ServiceSyncError as exc:
                 logger.warning(
@@ -322,20 +336,22 @@ class _FlowPairs:
         view: ProjectView,
         fields: dict[str, Any],
         bases: dict[str, BaseValues],
-        stopped: list[JournalEntry],
+        left: _Leftovers,
     ) -> int:
         finished: dict[str, date] = {}
-        if stopped:
-            done = await self._finish_moves(pair, plans_in(stopped))
+        if left.writes:
+            done = await self._finish_moves(pair, plans_in(left.writes))
             if done is None:
                 return 0  # a stopped move is still unfinished; the next sync goes on
             finished = done
             await settle_pending(
                 self.store,
-                stopped,
+                left.writes,
                 {self.flow.source: self.crm, self.flow.target: self.delivery},
                 leave={MOVE_PLAN},
             )
+        if left.intents:
+            bases = {**bases, **self._apply_intents(pair, left.intents)}
         view = with_dues(view, finished)
         crm = crm_values(self.flow, deal, client, fields)
         delivery = delivery_values(view)
@@ -424,9 +440,11 @@ class _FlowPairs:
         }
         key = self._key(pair, "crm", *_written(chosen, "crm"))
         params = {"deal_id": pair.deal_key, "fields": values}
-        await self._act(
+        bases = self._intend(pair, key, chosen)
+        if await self._act(
             self.crm, self.flow.source, "set_deal_fields", key, params, chosen, outcome
-        )
+        ):
+            self._made(pair, key, bases)
 
     async def _write_project(self, pair: Pair, outcome: _Outcome) -> None:
         chosen = [
@@ -441,7 +459,8 @@ class _FlowPairs:
         params: dict[str, Any] = {"project_key": pair.project_key}
         params.update({d.field: d.to_delivery for d in chosen})
         key = self._key(pair, "project", *_written(chosen, "delivery"))
-        await self._act(
+        bases = self._intend(pair, key, chosen)
+        if await self._act(
             self.delivery,
             self.flow.target,
             "update_project",
@@ -449,7 +468,8 @@ class _FlowPairs:
             params,
             chosen,
             outcome,
-        )
+        ):
+            self._made(pair, key, bases)
 
     async def _move_milestones(
         self, pair: Pair, view: ProjectView, outcome: _Outcome
@@ -489,8 +509,54 @@ class _FlowPairs:
                 [decision], outcome,
             )  # fmt: skip
 
-        moved, _ = await self.mover.carry_out(plan, self._move_key(pair, plan), send)
+        bases = self._intend(pair, plan.key, [decision])
+        moved, done = await self.mover.carry_out(plan, self._move_key(pair, plan), send)
+        if done:
+            self._made(pair, plan.key, bases)
         return moved
+
+    def _intend(
+        self, pair: Pair, key: str, decisions: Sequence[Decision]
+    ) -> dict[str, BaseValues]:
+        """Keep the bases the write ``key`` leaves, before it is sent.
+
+        A sync killed after the write but before the bases are stored would
+        otherwise leave the next one to read servicesync's own write as a
+        change made on that side, and take a later edit of the other side
+        for a conflict.
+        """
+        bases = {d.field: d.base for d in decisions}
+        with self.store.transaction() as tx:
+            save_intent(tx, key, self.name, pair.deal_id, bases, self.store.now())
+        return bases
+
+    def _made(self, pair: Pair, key: str, bases: dict[str, BaseValues]) -> None:
+        """Store the bases of the write ``key``, now made, and forget its intent."""
+        with self.store.transaction() as tx:
+            apply_intent(tx, key, self.name, pair.deal_id, bases, self.store.now())
+
+    def _apply_intents(
+        self, pair: Pair, intents: dict[str, dict[str, BaseValues]]
+    ) -> dict[str, BaseValues]:
+        """Settle the intents stopped syncs left; return the bases they give.
+
+        A write the journal confirms gives its bases; one that failed or was
+        superseded gives none; one still pending keeps its intent.
+        """
+        given: dict[str, BaseValues] = {}
+        for key, bases in intents.items():
+            entry = self.store.journal_find(key)
+            if entry is not None and entry.status == "pending":
+                continue
+            made = entry is not None and entry.status == "confirmed"
+            with self.store.transaction() as tx:
+                applied = bases if made else None
+                apply_intent(
+                    tx, key, self.name, pair.deal_id, applied, self.store.now()
+                )
+            if made:
+                given.update(bases)
+        return given
 
     def _stopped_writes(self) -> dict[str, list[JournalEntry]]:
         """Return the two-way writes stopped syncs left pending, by deal.

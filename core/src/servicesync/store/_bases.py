@@ -33,17 +33,22 @@ from servicesync.store._dialect import table_of, upsert
 
 __all__ = [
     "BaseValues",
+    "Intents",
     "TwoWayBase",
     "TwoWayConflict",
+    "TwoWayIntent",
     "TwoWayRecord",
+    "apply_intent",
     "bases_of",
     "conflicts",
     "drop_records",
+    "intents_of",
     "keep_records",
     "kept_data",
     "record_conflict",
     "records_of",
     "save_bases",
+    "save_intent",
 ]
 
 
@@ -81,6 +86,23 @@ class TwoWayBase(SQLModel, table=True):
     updated_at: datetime = time_field()
 
 
+class TwoWayIntent(SQLModel, table=True):
+    """The bases a two-way write leaves, kept until the write is known made.
+
+    Written before the write is sent; applied to ``two_way_bases`` once the
+    journal confirms the write (at once, or by a later sync when a crash
+    came in between), and dropped when the write turns out not to be made.
+    """
+
+    __tablename__ = "two_way_intents"
+
+    dedup_key: str = Field(primary_key=True, max_length=300)
+    flow: str = Field(max_length=100, index=True)
+    deal_id: str = Field(max_length=26)
+    bases: dict[str, Any] = json_field(dict)
+    created_at: datetime = time_field()
+
+
 class TwoWayConflict(SQLModel, table=True):
     """A field both sides changed away from its base, and how it was settled."""
 
@@ -104,6 +126,7 @@ class TwoWayConflict(SQLModel, table=True):
 RECORDS = table_of(TwoWayRecord)
 BASES = table_of(TwoWayBase)
 CONFLICTS = table_of(TwoWayConflict)
+INTENTS = table_of(TwoWayIntent)
 
 #: Ids per ``IN (...)``, well under every database's limit on parameters.
 _CHUNK = 500
@@ -219,6 +242,58 @@ def save_bases(
         for field, base in bases.items()
     ]
     upsert(tx, BASES, rows, ["flow", "deal_id", "field"])
+
+
+def save_intent(
+    tx: sa.Connection,
+    dedup_key: str,
+    flow: str,
+    deal_id: str,
+    bases: dict[str, BaseValues],
+    now: datetime,
+) -> None:
+    """Keep the bases the write ``dedup_key`` leaves once it is made."""
+    document = {f: [b.crm, b.delivery, b.revision] for f, b in bases.items()}
+    row = {
+        "dedup_key": dedup_key,
+        "flow": flow,
+        "deal_id": deal_id,
+        "bases": document,
+        "created_at": now,
+    }
+    upsert(tx, INTENTS, [row], ["dedup_key"])
+
+
+#: Intents by deal, then by the write's deduplication key: the bases by field.
+Intents = dict[str, dict[str, dict[str, BaseValues]]]
+
+
+def intents_of(tx: sa.Connection, flow: str) -> Intents:
+    """Return the kept intents of ``flow``, oldest first within a deal."""
+    found: Intents = {}
+    rows = tx.execute(
+        sa.select(INTENTS.c.deal_id, INTENTS.c.dedup_key, INTENTS.c.bases)
+        .where(INTENTS.c.flow == flow)
+        .order_by(INTENTS.c.created_at, INTENTS.c.dedup_key)
+    )
+    for deal_id, key, document in rows:
+        bases = {f: BaseValues(v[0], v[1], int(v[2])) for f, v in document.items()}
+        found.setdefault(deal_id, {})[key] = bases
+    return found
+
+
+def apply_intent(
+    tx: sa.Connection,
+    dedup_key: str,
+    flow: str,
+    deal_id: str,
+    bases: dict[str, BaseValues] | None,
+    now: datetime,
+) -> None:
+    """Store an intent's bases (``None``: drop them) and forget the intent."""
+    if bases:
+        save_bases(tx, flow, deal_id, bases, now)
+    tx.execute(sa.delete(INTENTS).where(INTENTS.c.dedup_key == dedup_key))
 
 
 def record_conflict(tx: sa.Connection, conflict: TwoWayConflict) -> None:

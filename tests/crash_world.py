@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from servicesync.domain import Expert, Project, ProjectMember
 from servicesync.store import (
@@ -50,6 +52,35 @@ WON_STAGE = "EXECUTING"
 
 #: The config ``make demo`` runs, filled in with the fakes and the store.
 DEMO_CONFIG = Path(__file__).parents[1] / "demo" / "servicesync.toml"
+
+#: The stores a crash module runs on, one fixture instance each, each on an
+#: xdist worker of its own.
+BACKENDS = [
+    pytest.param("sqlite", marks=pytest.mark.xdist_group("crash-sqlite")),
+    pytest.param(
+        "postgres",
+        marks=[pytest.mark.postgres, pytest.mark.xdist_group("crash-postgres")],
+    ),
+]
+
+#: Set to N, adds to each crash module a long run of N syncs killed at random.
+SOAK_ENV = "SERVICESYNC_CRASH_SOAK"
+
+
+def soak_rounds() -> int:
+    """How many kills the long run makes; 0 when it is off."""
+    return int(os.environ.get(SOAK_ENV) or 0)
+
+
+def soak_deals(rounds_per_deal: int) -> int:
+    """How many deals a long run needs: one per so many rounds, at least two."""
+    rounds = soak_rounds()
+    return max(2, rounds // rounds_per_deal) if rounds else 0
+
+
+def soak_chooser() -> random.Random:
+    """The long run's random choices, seeded by ``SERVICESYNC_CRASH_SOAK_SEED``."""
+    return random.Random(int(os.environ.get(f"{SOAK_ENV}_SEED") or 1))
 
 
 # -- the fakes, each in its own process ------------------------------------
@@ -416,6 +447,23 @@ class Ledger:
                 select(OutboxDelivery).where(OutboxDelivery.status != "done")
             )
             return len(rows.all())
+
+
+def sync_killed_at_random(
+    world: World,
+    chooser: random.Random,
+    counts: Mapping[str, int],
+    max_delay: float,
+) -> Run:
+    """Run a sync armed at a random failpoint and count, or killed from outside.
+
+    ``counts`` gives, for each failpoint to choose from, the highest count
+    worth arming; an outside kill comes after up to ``max_delay`` seconds.
+    """
+    if chooser.random() < 0.3:
+        return world.sync(kill_after=chooser.uniform(0.0, max_delay))
+    point = chooser.choice(list(counts))
+    return world.sync(f"{point}:{chooser.randint(1, counts[point])}")
 
 
 # -- a world of fakes, a store and a config ------------------------------------

@@ -22,17 +22,23 @@ moments, at random failpoints or from outside; see docs/crash-safety.md.
 
 from __future__ import annotations
 
-import os
-import random
 import signal
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from crash_world import Outcome, Run, World, open_world
+from crash_world import (
+    BACKENDS,
+    SOAK_ENV,
+    Outcome,
+    World,
+    open_world,
+    soak_chooser,
+    soak_deals,
+    soak_rounds,
+    sync_killed_at_random,
+)
 from servicesync.engine._failpoints import FAILPOINTS
-
-SOAK_ENV = "SERVICESYNC_CRASH_SOAK"
 
 #: Each failpoint at its first reach, and ``after_remote_create`` also at the
 #: task bulk create (its 4th reach) and the deal's comment (its 7th and last):
@@ -40,33 +46,14 @@ SOAK_ENV = "SERVICESYNC_CRASH_SOAK"
 CASES = [*FAILPOINTS, "after_remote_create:4", "after_remote_create:7"]
 
 
-def _soak_rounds() -> int:
-    return int(os.environ.get(SOAK_ENV) or 0)
-
-
-def _soak_deals() -> int:
-    """How many deals the soak wins: one per five rounds, at least two."""
-    rounds = _soak_rounds()
-    return max(2, rounds // 5) if rounds else 0
-
-
-@pytest.fixture(
-    scope="module",
-    params=[
-        pytest.param("sqlite", marks=pytest.mark.xdist_group("crash-sqlite")),
-        pytest.param(
-            "postgres",
-            marks=[pytest.mark.postgres, pytest.mark.xdist_group("crash-postgres")],
-        ),
-    ],
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     """Fakes with a catalog's experts and a deal per case, synced once."""
     workdir = tmp_path_factory.mktemp(f"crash-{request.param}")
     titles = [f"Crash case {n}" for n in range(len(CASES) + 1)]
-    titles += [f"Soak deal {n}" for n in range(_soak_deals())]
+    titles += [f"Soak deal {n}" for n in range(soak_deals(5))]
     with open_world(request.param, workdir, titles) as made:
         yield made
 
@@ -160,24 +147,16 @@ def _staffing_aside(outcome: Outcome) -> Outcome:
     return replace(outcome, team_size=0, journal=steps)
 
 
-def _sync_killed_at_random(world: World, chooser: random.Random) -> Run:
-    """Run a sync armed at a random failpoint and count, or killed from outside."""
-    if chooser.random() < 0.3:
-        return world.sync(kill_after=chooser.uniform(0.0, 3.0))
-    point = chooser.choice(FAILPOINTS)
-    return world.sync(f"{point}:{chooser.randint(1, _SOAK_COUNTS[point])}")
-
-
 @pytest.mark.skipif(
-    not _soak_rounds(),
+    not soak_rounds(),
     reason=f"the crash soak runs only when {SOAK_ENV}=N (N kills) is set",
 )
-@pytest.mark.timeout(120 + 15 * _soak_rounds())
+@pytest.mark.timeout(120 + 15 * soak_rounds())
 def test_sync_killed_at_random_moments_ends_as_an_unbroken_sync(
     world: World, reference: Outcome
 ) -> None:
-    rounds = _soak_rounds()
-    chooser = random.Random(int(os.environ.get(f"{SOAK_ENV}_SEED") or 1))
+    rounds = soak_rounds()
+    chooser = soak_chooser()
     deals = [d for d, title in world.titles.items() if title.startswith("Soak")]
     waiting = list(deals)
 
@@ -185,7 +164,7 @@ def test_sync_killed_at_random_moments_ends_as_an_unbroken_sync(
     for _ in range(rounds):
         if waiting and chooser.random() < 0.3:
             world.crm.win(waiting.pop(0))
-        run = _sync_killed_at_random(world, chooser)
+        run = sync_killed_at_random(world, chooser, _SOAK_COUNTS, max_delay=3.0)
         assert run.returncode in (0, -signal.SIGKILL), run.log
         kills += run.returncode == -signal.SIGKILL
     for deal in waiting:

@@ -15,15 +15,23 @@ so killing after the first leaves a move half made for the next sync.
 
 from __future__ import annotations
 
-import os
-import random
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from crash_world import Ledger, Run, World, open_world
+from crash_world import (
+    BACKENDS,
+    SOAK_ENV,
+    Ledger,
+    World,
+    open_world,
+    soak_chooser,
+    soak_deals,
+    soak_rounds,
+    sync_killed_at_random,
+)
 from servicesync.store import ActionJournalRow
 from servicesync.store._bases import conflicts
 from sqlmodel import col, select
@@ -57,7 +65,6 @@ CASES = [
 AGAIN = ["after_remote_create", "after_remote_create:3", "after_journal_confirm:3"]
 NEW_AMOUNT = "15000"
 SHIFT = timedelta(days=14)
-SOAK_ENV = "SERVICESYNC_CRASH_SOAK"
 #: The failpoints a soak round arms, with the highest count worth arming.
 _SOAK_POINTS = {
     "after_page_read": 12,
@@ -66,16 +73,6 @@ _SOAK_POINTS = {
     "after_remote_create": 4,
     "after_journal_confirm": 4,
 }
-
-
-def _soak_rounds() -> int:
-    return int(os.environ.get(SOAK_ENV) or 0)
-
-
-def _soak_deals() -> int:
-    """How many deals the soak changes: one per ten rounds, at least two."""
-    rounds = _soak_rounds()
-    return max(2, rounds // 10) if rounds else 0
 
 
 @dataclass(frozen=True)
@@ -179,16 +176,7 @@ class Settled:
         )
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        pytest.param("sqlite", marks=pytest.mark.xdist_group("crash-sqlite")),
-        pytest.param(
-            "postgres",
-            marks=[pytest.mark.postgres, pytest.mark.xdist_group("crash-postgres")],
-        ),
-    ],
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def settled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Settled]:
@@ -196,7 +184,7 @@ def settled(
     workdir = tmp_path_factory.mktemp(f"crash-two-way-{request.param}")
     titles = [f"Two-way case {n}" for n in range(len(CASES) + 1)]
     titles += [f"Two-way again {n}" for n in range(len(AGAIN))]
-    titles += [f"Two-way soak {n}" for n in range(_soak_deals())]
+    titles += [f"Two-way soak {n}" for n in range(soak_deals(10))]
     with open_world(request.param, workdir, titles, config_tail=TWO_WAY) as world:
         for deal in world.titles:
             world.crm.win(deal)
@@ -286,20 +274,20 @@ class Expected:
 
 
 @pytest.mark.skipif(
-    not _soak_rounds(),
+    not soak_rounds(),
     reason=f"the two-way crash soak runs only when {SOAK_ENV}=N (N kills) is set",
 )
-@pytest.mark.timeout(120 + 15 * _soak_rounds())
+@pytest.mark.timeout(120 + 15 * soak_rounds())
 def test_syncs_killed_at_random_while_changes_flow_end_consistent(
     settled: Settled,
 ) -> None:
     world = settled.world
-    chooser = random.Random(int(os.environ.get(f"{SOAK_ENV}_SEED") or 1))
+    chooser = soak_chooser()
     deals = [d for d, title in world.titles.items() if title.startswith("Two-way soak")]
     expected = {d: Expected(world.titles[d], "12000") for d in deals}
 
     kills = 0
-    for round_ in range(_soak_rounds()):
+    for round_ in range(soak_rounds()):
         deal = chooser.choice(deals)
         want = expected[deal]
         want.title = f"{world.titles[deal]} r{round_}"
@@ -308,7 +296,7 @@ def test_syncs_killed_at_random_while_changes_flow_end_consistent(
         start = date.fromisoformat(settled.deliveries[deal][:10])
         later = start + timedelta(days=want.days)
         settled.change_to(deal, want.title, want.amount, later)
-        run = _sync_killed_at_random(world, chooser)
+        run = sync_killed_at_random(world, chooser, _SOAK_POINTS, max_delay=2.0)
         assert run.returncode in (0, -signal.SIGKILL), run.log
         kills += run.returncode == -signal.SIGKILL
     assert world.sync_until_done().returncode == 0
@@ -325,11 +313,3 @@ def test_syncs_killed_at_random_while_changes_flow_end_consistent(
         assert set(outcome.version_shifts) == {want.days}, (deal, outcome)
         assert outcome.conflicts == 0, deal
         assert "pending" not in {status for _, status in outcome.two_way_writes}
-
-
-def _sync_killed_at_random(world: World, chooser: random.Random) -> Run:
-    """Run a sync armed at a random failpoint and count, or killed from outside."""
-    if chooser.random() < 0.3:
-        return world.sync(kill_after=chooser.uniform(0.0, 2.0))
-    point = chooser.choice(sorted(_SOAK_POINTS))
-    return world.sync(f"{point}:{chooser.randint(1, _SOAK_POINTS[point])}")

@@ -146,22 +146,9 @@ async def test_two_way_progress_through_a_signed_webhook_within_one_sync(
     world = two_way_world(make_world)
     await with_webhook_secret(world)
     deal = await won_and_settled(world)
-    sent: list[httpx.Request] = []
-    world.jira.subscribe_admin_webhook(
-        "https://sync.example.test/webhooks/delivery",
-        WEBHOOK_SECRET,
-        handler=lambda request: sent.append(request) or httpx.Response(200),
-    )
-    world.jira.transition(issues_of(world, "Kick-off")[0], "Done")
-    await world.jira.webhooks.flush()
-    [request] = sent
+    delivery = await kick_off_done_delivery(world)
 
-    answer = await world.engine.handle_webhook(
-        "delivery",
-        WebhookRequest(
-            "POST", str(request.url), dict(request.headers), request.content
-        ),
-    )
+    answer = await world.engine.handle_webhook("delivery", delivery)
     await world.engine.sync()
 
     assert answer.status == 200
@@ -175,21 +162,9 @@ async def test_two_way_progress_through_the_daemon_needs_no_search_settle(
     world = two_way_world(make_world)
     await with_webhook_secret(world)
     deal = await won_and_settled(world)
-    sent: list[httpx.Request] = []
-    world.jira.subscribe_admin_webhook(
-        "https://sync.example.test/webhooks/delivery",
-        WEBHOOK_SECRET,
-        handler=lambda request: sent.append(request) or httpx.Response(200),
-    )
-    [kick_off] = issues_of(world, "Kick-off")
-    world.jira.transition(kick_off, "Done")
-    await world.jira.webhooks.flush()
-    [request] = sent
     handler = world.engine.connector("delivery").webhook_handler()
     assert handler is not None
-    answer = await handler.handle(
-        WebhookRequest("POST", str(request.url), dict(request.headers), request.content)
-    )
+    answer = await handler.handle(await kick_off_done_delivery(world))
 
     # A sync of the whole connection reads issues through the search, which
     # does not show the change before it settles; the daemon's queued job
@@ -203,6 +178,22 @@ async def test_two_way_progress_through_the_daemon_needs_no_search_settle(
     assert (await deal_of(world, deal))["UF_CRM_DELIVERY_PROGRESS"] == "1/4"
     [latest] = world.store.recent_runs("delivery", limit=1)
     assert latest.stream == "issues"
+
+
+async def kick_off_done_delivery(world: JiraWorld) -> WebhookRequest:
+    """Finish the Kick-off task in Jira; return the signed delivery Jira posts."""
+    sent: list[httpx.Request] = []
+    world.jira.subscribe_admin_webhook(
+        "https://sync.example.test/webhooks/delivery",
+        WEBHOOK_SECRET,
+        handler=lambda request: sent.append(request) or httpx.Response(200),
+    )
+    world.jira.transition(issues_of(world, "Kick-off")[0], "Done")
+    await world.jira.webhooks.flush()
+    [request] = sent
+    return WebhookRequest(
+        "POST", str(request.url), dict(request.headers), request.content
+    )
 
 
 async def with_webhook_secret(world: JiraWorld) -> None:

@@ -271,3 +271,36 @@ def _span(store: Store, trigger: str) -> tuple[Any, Any]:
             {"t": trigger},
         ).one()
     return row[0], row[1]
+
+
+async def test_a_request_after_the_queue_closed_is_dropped_not_hung(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SERVICESYNC_SECRET_KEY", Fernet.generate_key().decode())
+    crm = bitrix24_fake(clock=SystemClock(), seed=3)
+    text = CONFIG.format(
+        store_url=store_url,
+        crm_url=crm.base_url,
+        webhook_url=crm.credentials()["webhook_url"],
+    )
+    config = parse_config(text)
+    store = open_store(store_url)
+    jobs = SyncJobs(config, store, load_plugins(), DaemonMetrics(store))
+    scheduler = QueueScheduler(jobs, store_url, config.daemon)
+    try:
+        stopping = asyncio.Event()
+        stopping.set()  # the daemon stops as soon as it started
+        await scheduler.run(stopping)
+
+        # A webhook answered while the HTTP side shuts down: no wait, no job.
+        async with asyncio.timeout(5):
+            await scheduler.request("crm", "webhook:late")
+
+        with store.transaction() as tx:
+            jobs_left = tx.execute(
+                sa.text("SELECT count(*) FROM procrastinate_jobs")
+            ).scalar_one()
+        assert jobs_left == 0
+    finally:
+        await jobs.aclose()
+        store.close()

@@ -86,6 +86,8 @@ class QueueScheduler:
         )
         #: Set while the queue is open: deferring a job needs its connections.
         self._open = asyncio.Event()
+        #: Set once the queue has closed for good, at the daemon's stop.
+        self._closed = asyncio.Event()
         self._register_tasks()
 
     def _register_tasks(self) -> None:
@@ -139,13 +141,31 @@ class QueueScheduler:
 
         The records a webhook named travel in the job's arguments, as
         ``[stream, id]`` pairs. A request that comes while the daemon is
-        still starting waits until the queue is open.
+        still starting waits until the queue is open; one that comes once it
+        closed, as the daemon stops, is dropped with a note in the log (the
+        webhook was recorded, and the next sync reads the change).
         """
-        await self._open.wait()
+        if not await self._wait_open():
+            logger.info(
+                "The queue is closed; the %s sync of %r is left to the next run.",
+                trigger, connection,
+            )  # fmt: skip
+            return
         named: list[Any] = [[ref.stream, ref.external_id] for ref in records]
         await self._sync.configure(lock=_lock(connection)).defer_async(
             connection=connection, trigger=trigger, records=named
         )
+
+    async def _wait_open(self) -> bool:
+        """Wait until the queue is open (true) or closed for good (false)."""
+        opened = asyncio.ensure_future(self._open.wait())
+        closed = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({opened, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            opened.cancel()
+            closed.cancel()
+        return self._open.is_set()
 
     async def waiting(self) -> int:
         """Return how many syncs wait in the queue, for the whole fleet."""
@@ -239,6 +259,7 @@ class QueueScheduler:
                 await self._work(stopping)
             finally:
                 self._open.clear()
+                self._closed.set()
 
     async def _work(self, stopping: asyncio.Event) -> None:
         """Run the worker until ``stopping`` is set, then let it finish."""

@@ -50,6 +50,12 @@ from servicesync.engine._delivery_view import (
     item_from_data,
     project_view,
 )
+from servicesync.engine._leftovers import (
+    TWO_WAY_MARK,
+    Intents,
+    Leftovers,
+    stopped_writes,
+)
 from servicesync.engine._milestone_moves import (
     MOVE_PLAN,
     MilestoneMover,
@@ -69,17 +75,15 @@ from servicesync.engine._sides import (
 from servicesync.engine._watch import Watcher, two_way_flows
 from servicesync.engine._won_deal import WonDealFlow
 from servicesync.errors import RecordError, ServiceSyncError
-from servicesync.store import JournalEntry, Store
+from servicesync.store import Store
 from servicesync.store._bases import (
     BaseValues,
     TwoWayConflict,
-    apply_intent,
     bases_of,
     intents_of,
     record_conflict,
     records_of,
     save_bases,
-    save_intent,
 )
 from servicesync.store._dialect import table_of
 from servicesync.store._processes import is_gone, this_process
@@ -254,14 +258,6 @@ class _Outcome:
     writes: int = 0
 
 
-@dataclass(frozen=True)
-class _Leftovers:
-    """What stopped syncs left of a pair: pending writes, unapplied intents."""
-
-    writes: list[JournalEntry]
-    intents: dict[str, dict[str, BaseValues]]
-
-
 class _FlowPairs:
     """One flow's turn: every pair read, decided, written and recorded."""
 
@@ -273,6 +269,7 @@ class _FlowPairs:
         self.delivery = engine.connector(flow.target)
         self.actor = WonDealFlow(self.store, name, flow, self.crm, self.delivery)
         self.mover = MilestoneMover(self.store, flow.target)
+        self.intents = Intents(self.store, name)
         self.delivery_actions = self.delivery.actions()
         self.consumers = [
             c
@@ -297,7 +294,7 @@ class _FlowPairs:
             deal_fields = records_of(tx, self.flow.source, deal_ids)
             items = records_of(tx, self.flow.target, [p.project_key for p in pairs])
         deals = _open_deals(self.store, deal_ids)
-        stopped = self._stopped_writes()
+        stopped = stopped_writes(self.store, self.name)
         writes = 0
         for pair in pairs:
             if pair.deal_id not in deals:
@@ -313,7 +310,7 @@ class _FlowPairs:
             for data in deal_fields[pair.deal_id]:
                 fields.update(data)
             try:
-                left = _Leftovers(
+                left = Leftovers(
                     stopped.get(pair.deal_id, []), intents.get(pair.deal_id, {})
                 )
                 writes += await self._pair(
@@ -336,7 +333,7 @@ class _FlowPairs:
         view: ProjectView,
         fields: dict[str, Any],
         bases: dict[str, BaseValues],
-        left: _Leftovers,
+        left: Leftovers,
     ) -> int:
         finished: dict[str, date] = {}
         if left.writes:
@@ -351,7 +348,7 @@ class _FlowPairs:
                 leave={MOVE_PLAN},
             )
         if left.intents:
-            bases = {**bases, **self._apply_intents(pair, left.intents)}
+            bases = {**bases, **self.intents.settle(pair.deal_id, left.intents)}
         view = with_dues(view, finished)
         crm = crm_values(self.flow, deal, client, fields)
         delivery = delivery_values(view)
@@ -440,11 +437,11 @@ class _FlowPairs:
         }
         key = self._key(pair, "crm", *_written(chosen, "crm"))
         params = {"deal_id": pair.deal_key, "fields": values}
-        bases = self._intend(pair, key, chosen)
+        bases = self.intents.intend(pair.deal_id, key, chosen)
         if await self._act(
             self.crm, self.flow.source, "set_deal_fields", key, params, chosen, outcome
         ):
-            self._made(pair, key, bases)
+            self.intents.made(pair.deal_id, key, bases)
 
     async def _write_project(self, pair: Pair, outcome: _Outcome) -> None:
         chosen = [
@@ -459,7 +456,7 @@ class _FlowPairs:
         params: dict[str, Any] = {"project_key": pair.project_key}
         params.update({d.field: d.to_delivery for d in chosen})
         key = self._key(pair, "project", *_written(chosen, "delivery"))
-        bases = self._intend(pair, key, chosen)
+        bases = self.intents.intend(pair.deal_id, key, chosen)
         if await self._act(
             self.delivery,
             self.flow.target,
@@ -469,7 +466,7 @@ class _FlowPairs:
             chosen,
             outcome,
         ):
-            self._made(pair, key, bases)
+            self.intents.made(pair.deal_id, key, bases)
 
     async def _move_milestones(
         self, pair: Pair, view: ProjectView, outcome: _Outcome
@@ -509,70 +506,11 @@ class _FlowPairs:
                 [decision], outcome,
             )  # fmt: skip
 
-        bases = self._intend(pair, plan.key, [decision])
+        bases = self.intents.intend(pair.deal_id, plan.key, [decision])
         moved, done = await self.mover.carry_out(plan, self._move_key(pair, plan), send)
         if done:
-            self._made(pair, plan.key, bases)
+            self.intents.made(pair.deal_id, plan.key, bases)
         return moved
-
-    def _intend(
-        self, pair: Pair, key: str, decisions: Sequence[Decision]
-    ) -> dict[str, BaseValues]:
-        """Keep the bases the write ``key`` leaves, before it is sent.
-
-        A sync killed after the write but before the bases are stored would
-        otherwise leave the next one to read servicesync's own write as a
-        change made on that side, and take a later edit of the other side
-        for a conflict.
-        """
-        bases = {d.field: d.base for d in decisions}
-        with self.store.transaction() as tx:
-            save_intent(tx, key, self.name, pair.deal_id, bases, self.store.now())
-        return bases
-
-    def _made(self, pair: Pair, key: str, bases: dict[str, BaseValues]) -> None:
-        """Store the bases of the write ``key``, now made, and forget its intent."""
-        with self.store.transaction() as tx:
-            apply_intent(tx, key, self.name, pair.deal_id, bases, self.store.now())
-
-    def _apply_intents(
-        self, pair: Pair, intents: dict[str, dict[str, BaseValues]]
-    ) -> dict[str, BaseValues]:
-        """Settle the intents stopped syncs left; return the bases they give.
-
-        A write the journal confirms gives its bases; one that failed or was
-        superseded gives none; one still pending keeps its intent.
-        """
-        given: dict[str, BaseValues] = {}
-        for key, bases in intents.items():
-            entry = self.store.journal_find(key)
-            if entry is not None and entry.status == "pending":
-                continue
-            made = entry is not None and entry.status == "confirmed"
-            with self.store.transaction() as tx:
-                applied = bases if made else None
-                apply_intent(
-                    tx, key, self.name, pair.deal_id, applied, self.store.now()
-                )
-            if made:
-                given.update(bases)
-        return given
-
-    def _stopped_writes(self) -> dict[str, list[JournalEntry]]:
-        """Return the two-way writes stopped syncs left pending, by deal.
-
-        One look at the journal for the whole flow: only pending entries,
-        which are few, are read.
-        """
-        found: dict[str, list[JournalEntry]] = {}
-        head = f"{self.name}:"
-        for entry in self.store.journal_pending(head):
-            deal_id, marker, _ = entry.dedup_key.removeprefix(head).partition(
-                ":two-way:"
-            )
-            if marker:
-                found.setdefault(deal_id, []).append(entry)
-        return found
 
     async def _finish_moves(
         self, pair: Pair, plans: list[MovePlan]
@@ -679,7 +617,7 @@ class _FlowPairs:
 
     def _prefix(self, pair: Pair) -> str:
         """What the deduplication keys of the pair's two-way writes start with."""
-        return f"{self.name}:{pair.deal_id}:two-way:"
+        return f"{self.name}:{pair.deal_id}{TWO_WAY_MARK}"
 
     # -- milestones ------------------------------------------------------
 

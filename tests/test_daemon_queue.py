@@ -9,7 +9,8 @@ for the job's run in the store, not for a length of time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from servicesync.domain import Deal
 from servicesync.plugins import load_plugins
 from servicesync.store import Store, open_store
 from servicesync.store.testing import postgres_schema, postgres_url
+from servicesync_bitrix24.fake import FakePortal
 from servicesync_bitrix24.fake import factory as bitrix24_fake
 from sqlmodel import select
 
@@ -71,61 +73,20 @@ async def _until(done: Any) -> None:
             await asyncio.sleep(0.05)
 
 
-async def test_a_queued_webhook_sync_reads_only_the_records_it_names(
+@dataclass
+class Queue:
+    """One daemon's jobs and queue over the Bitrix24 fake, in process."""
+
+    crm: FakePortal
+    store: Store
+    jobs: SyncJobs
+    scheduler: QueueScheduler
+
+
+@pytest.fixture
+async def queue(
     store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SERVICESYNC_SECRET_KEY", Fernet.generate_key().decode())
-    crm = bitrix24_fake(clock=SystemClock(), seed=3)
-    webhook_url = crm.credentials()["webhook_url"]
-    text = CONFIG.format(
-        store_url=store_url, crm_url=crm.base_url, webhook_url=webhook_url
-    )
-    config = parse_config(text)
-    store = open_store(store_url)
-    jobs = SyncJobs(
-        config,
-        store,
-        load_plugins(),
-        DaemonMetrics(store),
-        transports={"crm": crm.transport()},
-    )
-    scheduler = QueueScheduler(jobs, store_url, config.daemon)
-    try:
-        async with httpx.AsyncClient(transport=crm.transport()) as client:
-            added = await client.post(
-                f"{webhook_url}crm.deal.add.json", json={"fields": {"TITLE": "Contoso"}}
-            )
-            deal = str(added.json()["result"])
-            crm.data.add_deal({"TITLE": "Litware", "STAGE_ID": "NEW"})
-            assert await jobs.run("crm", "manual:baseline") == "ok"
-            await client.post(
-                f"{webhook_url}crm.deal.update.json",
-                json={"id": deal, "fields": {"TITLE": "Contoso 2"}},
-            )
-        requests_before = len(crm.log)
-
-        stopping = asyncio.Event()
-        worker = asyncio.create_task(scheduler.run(stopping))
-        # Asked for as the daemon's webhook route asks, perhaps before the
-        # queue is open: the request waits for it.
-        await scheduler.request("crm", "webhook:k1", [RecordRef("deals", deal)])
-        await _until(lambda: _runs(store, "webhook:k1") or worker.done())
-        stopping.set()
-        await worker
-
-        assert _runs(store, "webhook:k1") == [{"stream": "deals", "status": "ok"}]
-        assert len(crm.log) - requests_before == 1
-        with store.session() as session:
-            titles = sorted(d.title for d in session.exec(select(Deal)))
-        assert titles == ["Contoso 2", "Litware"]
-    finally:
-        await jobs.aclose()
-        store.close()
-
-
-async def test_the_sweep_frees_the_outbox_claims_of_a_silent_daemon(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> AsyncIterator[Queue]:
     monkeypatch.setenv("SERVICESYNC_SECRET_KEY", Fernet.generate_key().decode())
     crm = bitrix24_fake(clock=SystemClock(), seed=3)
     text = CONFIG.format(
@@ -135,30 +96,72 @@ async def test_the_sweep_frees_the_outbox_claims_of_a_silent_daemon(
     )
     config = parse_config(text)
     store = open_store(store_url)
-    jobs = SyncJobs(config, store, load_plugins(), DaemonMetrics(store))
-    scheduler = QueueScheduler(jobs, store_url, config.daemon)
+    plugins, metrics = load_plugins(), DaemonMetrics(store)
+    transports = {"crm": crm.transport()}
+    jobs = SyncJobs(config, store, plugins, metrics, transports=transports)
+    try:
+        yield Queue(crm, store, jobs, QueueScheduler(jobs, store_url, config.daemon))
+    finally:
+        await jobs.aclose()
+        store.close()
+
+
+async def test_a_queued_webhook_sync_reads_only_the_records_it_names(
+    queue: Queue,
+) -> None:
+    crm, store, jobs, scheduler = queue.crm, queue.store, queue.jobs, queue.scheduler
+    webhook_url = crm.credentials()["webhook_url"]
+    async with httpx.AsyncClient(transport=crm.transport()) as client:
+        added = await client.post(
+            f"{webhook_url}crm.deal.add.json", json={"fields": {"TITLE": "Contoso"}}
+        )
+        deal = str(added.json()["result"])
+        crm.data.add_deal({"TITLE": "Litware", "STAGE_ID": "NEW"})
+        assert await jobs.run("crm", "manual:baseline") == "ok"
+        await client.post(
+            f"{webhook_url}crm.deal.update.json",
+            json={"id": deal, "fields": {"TITLE": "Contoso 2"}},
+        )
+    requests_before = len(crm.log)
+
+    stopping = asyncio.Event()
+    worker = asyncio.create_task(scheduler.run(stopping))
+    # Asked for as the daemon's webhook route asks, perhaps before the
+    # queue is open: the request waits for it.
+    await scheduler.request("crm", "webhook:k1", [RecordRef("deals", deal)])
+    await _until(lambda: _runs(store, "webhook:k1") or worker.done())
+    stopping.set()
+    await worker
+
+    assert _runs(store, "webhook:k1") == [{"stream": "deals", "status": "ok"}]
+    assert len(crm.log) - requests_before == 1
+    with store.session() as session:
+        titles = sorted(d.title for d in session.exec(select(Deal)))
+    assert titles == ["Contoso 2", "Litware"]
+
+
+async def test_the_sweep_frees_the_outbox_claims_of_a_silent_daemon(
+    queue: Queue,
+) -> None:
+    store, scheduler = queue.store, queue.scheduler
     # A daemon on another host, gone silent while it delivered an event and
     # ran a sync: its worker's heartbeat is an hour old.
     elsewhere = "elsewhere/4242/99"
     with store.transaction() as tx:
         store.outbox_append(tx, "deal_stage_changed", {"deal_id": "d1"}, ["plugin:x"])
     assert store.outbox_claim("plugin:x", timedelta(hours=1), owner=elsewhere)
-    try:
-        async with scheduler.app.open_async():
-            sync = scheduler.app.configure_task("servicesync.sync")
-            await sync.defer_async(connection="crm", trigger="webhook:k2")
-            worker_id = _silent_worker_doing_the_job(store)
-            store.locks().try_acquire(f"queue-worker:{worker_id}", elsewhere, 3600)
-            held = store.outbox_claim("plugin:x", timedelta(minutes=1))
+    async with scheduler.app.open_async():
+        sync = scheduler.app.configure_task("servicesync.sync")
+        await sync.defer_async(connection="crm", trigger="webhook:k2")
+        worker_id = _silent_worker_doing_the_job(store)
+        store.locks().try_acquire(f"queue-worker:{worker_id}", elsewhere, 3600)
+        held = store.outbox_claim("plugin:x", timedelta(minutes=1))
 
-            assert await scheduler.sweep() == 1
+        assert await scheduler.sweep() == 1
 
-        freed = store.outbox_claim("plugin:x", timedelta(minutes=1))
-        assert held == []
-        assert [event.payload["deal_id"] for event in freed] == ["d1"]
-    finally:
-        await jobs.aclose()
-        store.close()
+    freed = store.outbox_claim("plugin:x", timedelta(minutes=1))
+    assert held == []
+    assert [event.payload["deal_id"] for event in freed] == ["d1"]
 
 
 def _silent_worker_doing_the_job(store: Store) -> int:
@@ -274,33 +277,19 @@ def _span(store: Store, trigger: str) -> tuple[Any, Any]:
 
 
 async def test_a_request_after_the_queue_closed_is_dropped_not_hung(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
+    queue: Queue,
 ) -> None:
-    monkeypatch.setenv("SERVICESYNC_SECRET_KEY", Fernet.generate_key().decode())
-    crm = bitrix24_fake(clock=SystemClock(), seed=3)
-    text = CONFIG.format(
-        store_url=store_url,
-        crm_url=crm.base_url,
-        webhook_url=crm.credentials()["webhook_url"],
-    )
-    config = parse_config(text)
-    store = open_store(store_url)
-    jobs = SyncJobs(config, store, load_plugins(), DaemonMetrics(store))
-    scheduler = QueueScheduler(jobs, store_url, config.daemon)
-    try:
-        stopping = asyncio.Event()
-        stopping.set()  # the daemon stops as soon as it started
-        await scheduler.run(stopping)
+    store, scheduler = queue.store, queue.scheduler
+    stopping = asyncio.Event()
+    stopping.set()  # the daemon stops as soon as it started
+    await scheduler.run(stopping)
 
-        # A webhook answered while the HTTP side shuts down: no wait, no job.
-        async with asyncio.timeout(5):
-            await scheduler.request("crm", "webhook:late")
+    # A webhook answered while the HTTP side shuts down: no wait, no job.
+    async with asyncio.timeout(5):
+        await scheduler.request("crm", "webhook:late")
 
-        with store.transaction() as tx:
-            jobs_left = tx.execute(
-                sa.text("SELECT count(*) FROM procrastinate_jobs")
-            ).scalar_one()
-        assert jobs_left == 0
-    finally:
-        await jobs.aclose()
-        store.close()
+    with store.transaction() as tx:
+        jobs_left = tx.execute(
+            sa.text("SELECT count(*) FROM procrastinate_jobs")
+        ).scalar_one()
+    assert jobs_left == 0

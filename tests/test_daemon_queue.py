@@ -164,6 +164,54 @@ async def test_the_sweep_frees_the_outbox_claims_of_a_silent_daemon(
     assert [event.payload["deal_id"] for event in freed] == ["d1"]
 
 
+async def test_the_sweep_forgets_daemons_gone_between_jobs(queue: Queue) -> None:
+    store, scheduler = queue.store, queue.scheduler
+    # Three daemons recorded their workers: one is alive, one went silent
+    # an hour ago, and the row of the third was pruned by procrastinate.
+    # None of them was running a job, so no stalled job names them.
+    with store.transaction() as tx:
+        store.outbox_append(
+            tx, "deal_stage_changed", {"deal_id": "d1"}, list(PLUGINS.values())
+        )
+        alive, silent = (
+            int(
+                tx.execute(
+                    sa.text(
+                        "INSERT INTO procrastinate_workers (last_heartbeat) "
+                        "VALUES (now() - make_interval(secs => :age)) RETURNING id"
+                    ),
+                    {"age": age},
+                ).scalar_one()
+            )
+            for age in (1, 3600)
+        )
+    pruned = silent + 1000
+    holders = {alive: "alive/1/1", silent: "silent/2/2", pruned: "pruned/3/3"}
+    for worker_id, holder in holders.items():
+        store.locks().try_acquire(f"queue-worker:{worker_id}", holder, 3600)
+        assert store.outbox_claim(PLUGINS[holder], timedelta(hours=1), owner=holder)
+
+    async with scheduler.app.open_async():
+        assert await scheduler.sweep() == 0
+
+    free = {
+        holder: bool(store.outbox_claim(plugin, timedelta(minutes=1)))
+        for holder, plugin in PLUGINS.items()
+    }
+    assert free == {"alive/1/1": False, "silent/2/2": True, "pruned/3/3": True}
+    assert store.locks().held_under("queue-worker:") == {
+        f"queue-worker:{alive}": "alive/1/1"
+    }
+
+
+#: The plugin whose deliveries each daemon of the test above had claimed.
+PLUGINS = {
+    "alive/1/1": "plugin:a",
+    "silent/2/2": "plugin:b",
+    "pruned/3/3": "plugin:c",
+}
+
+
 def _silent_worker_doing_the_job(store: Store) -> int:
     """Make the queued job look taken by a worker silent for an hour."""
     with store.transaction() as tx:

@@ -34,7 +34,7 @@ from servicesync.config import DaemonConfig
 from servicesync.contract import RecordRef
 from servicesync.daemon._jobs import RENEWAL_CRON, SyncJobs
 from servicesync.errors import StoreError
-from servicesync.store import RunCounts
+from servicesync.store import RunCounts, Store
 from servicesync.store._processes import this_process
 
 __all__ = ["QueueScheduler", "conninfo_of"]
@@ -49,6 +49,8 @@ RENEWAL_TASK = "servicesync.renew_webhooks"
 _ANNOUNCE_POLL_SECONDS = 0.05
 #: How long the record of a worker's process is kept (a daemon's lifetime).
 _WORKER_RECORD_DAYS = 365
+#: The names of those records: the prefix, then procrastinate's worker id.
+_WORKER_LOCK_PREFIX = "queue-worker:"
 
 
 def conninfo_of(store_url: str) -> str:
@@ -182,10 +184,10 @@ class QueueScheduler:
         stalled = await manager.get_stalled_jobs(
             seconds_since_heartbeat=self.settings.stall_seconds
         )
+        self._forget_silent_workers()
         taken = 0
         for job in stalled:
             connection = str(job.task_kwargs.get("connection", ""))
-            self._free_claims_of(job.worker_id)
             try:
                 await manager.retry_job(job)
                 how = "queued again"
@@ -209,24 +211,31 @@ class QueueScheduler:
                 self._record_takeover(connection, job.id, how)
         return taken
 
-    def _free_claims_of(self, worker_id: int | None) -> None:
-        """Give back the outbox deliveries a silent daemon had claimed.
+    def _forget_silent_workers(self) -> None:
+        """Give back the outbox claims of silent daemons, and forget their workers.
 
         Each daemon records which process its queue worker is (see
-        :meth:`_announce`). A claim's holder on another host cannot be
-        checked, so without this its deliveries would wait out their lease.
+        :meth:`_announce`). A worker whose heartbeats stopped, or whose row
+        procrastinate has pruned already, belongs to a daemon that is gone.
+        A claim's holder on another host cannot be checked otherwise, so
+        without this its deliveries would wait out their lease, and the
+        record of a killed daemon would be kept for good.
         """
-        if worker_id is None:
+        locks = self.jobs.store.locks()
+        records = locks.held_under(_WORKER_LOCK_PREFIX)
+        if not records:
             return
-        holder = self.jobs.store.locks().holder(_worker_lock(worker_id))
-        if holder is None:
-            return
-        released = self.jobs.store.outbox_release(holder)
-        if released:
-            logger.warning(
-                "%d outbox deliveries claimed by the silent %s are free again.",
-                released, holder,
-            )  # fmt: skip
+        live = _live_workers(self.jobs.store, self.settings.stall_seconds)
+        for name, holder in records.items():
+            if _worker_of(name) in live:
+                continue
+            released = self.jobs.store.outbox_release(holder)
+            if released:
+                logger.warning(
+                    "%d outbox deliveries claimed by the silent %s are free again.",
+                    released, holder,
+                )  # fmt: skip
+            locks.release(name, holder)
 
     async def _announce(self, worker: Worker) -> None:
         """Record which process the queue worker is, once it has an id."""
@@ -309,7 +318,23 @@ def _lock(connection: str) -> str:
 
 def _worker_lock(worker_id: int) -> str:
     """The lock row that names the process behind a queue worker."""
-    return f"queue-worker:{worker_id}"
+    return f"{_WORKER_LOCK_PREFIX}{worker_id}"
+
+
+def _worker_of(lock_name: str) -> int | None:
+    """The worker id a worker's lock row names; ``None`` if it names none."""
+    number = lock_name.removeprefix(_WORKER_LOCK_PREFIX)
+    return int(number) if number.isdigit() else None
+
+
+def _live_workers(store: Store, stall_seconds: float) -> set[int]:
+    """The ids of the queue workers whose last heartbeat is recent enough."""
+    query = sa.text(
+        "SELECT id FROM procrastinate_workers "
+        "WHERE last_heartbeat >= now() - make_interval(secs => :seconds)"
+    )
+    with store.transaction() as tx:
+        return {int(i) for i in tx.execute(query, {"seconds": stall_seconds}).scalars()}
 
 
 def _sweep_cron(stall_seconds: float) -> str:

@@ -92,6 +92,14 @@ class SQLNamedLocks:
             owner = connection.execute(query).scalar_one_or_none()
         return None if owner is None else str(owner)
 
+    def held_under(self, prefix: str) -> dict[str, str]:
+        """Return the holder of every lock whose name starts with ``prefix``."""
+        query = sa.select(_locks.c.name, _locks.c.owner).where(
+            _locks.c.name.startswith(prefix, autoescape=True)
+        )
+        with self._engine.begin() as connection:
+            return {str(name): str(owner) for name, owner in connection.execute(query)}
+
     def release(self, name: str, owner: str) -> None:
         """Give ``name`` back if ``owner`` holds it."""
         with self._engine.begin() as connection:

@@ -26,6 +26,7 @@ from servicesync.daemon._queue import QueueScheduler
 from servicesync.domain import Deal
 from servicesync.plugins import load_plugins
 from servicesync.store import Store, open_store
+from servicesync.store._processes import this_process
 from servicesync.store.testing import postgres_schema, postgres_url
 from servicesync_bitrix24.fake import FakePortal
 from servicesync_bitrix24.fake import factory as bitrix24_fake
@@ -210,6 +211,28 @@ PLUGINS = {
     "silent/2/2": "plugin:b",
     "pruned/3/3": "plugin:c",
 }
+
+
+async def test_a_running_daemon_keeps_its_worker_record_and_drops_it_on_stop(
+    queue: Queue,
+) -> None:
+    store, scheduler = queue.store, queue.scheduler
+    locks = store.locks()
+    stopping = asyncio.Event()
+    worker = asyncio.create_task(scheduler.run(stopping))
+    await _until(lambda: locks.held_under("queue-worker:") or worker.done())
+    [(name, holder)] = locks.held_under("queue-worker:").items()
+    assert holder == this_process()
+
+    # Taken for dead by a peer's sweep while it was only late: the record
+    # is back within a heartbeat.
+    locks.release(name, holder)
+    await _until(lambda: locks.held_under("queue-worker:") or worker.done())
+    assert locks.held_under("queue-worker:") == {name: holder}
+
+    stopping.set()
+    await worker
+    assert locks.held_under("queue-worker:") == {}
 
 
 def _silent_worker_doing_the_job(store: Store) -> int:

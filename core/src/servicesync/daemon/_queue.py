@@ -90,6 +90,8 @@ class QueueScheduler:
         self._open = asyncio.Event()
         #: Set once the queue has closed for good, at the daemon's stop.
         self._closed = asyncio.Event()
+        #: The name of the record of this daemon's queue worker, once written.
+        self._worker_record: str | None = None
         self._register_tasks()
 
     def _register_tasks(self) -> None:
@@ -238,13 +240,23 @@ class QueueScheduler:
             locks.release(name, holder)
 
     async def _announce(self, worker: Worker) -> None:
-        """Record which process the queue worker is, once it has an id."""
+        """Record which process the queue worker is, once it has an id.
+
+        The record is written again with every heartbeat: a daemon the
+        sweep took for dead while it was only late gets its record back.
+        """
         while worker.worker_id is None:  # noqa: ASYNC110 (procrastinate sets it)
             await asyncio.sleep(_ANNOUNCE_POLL_SECONDS)
+        name = self._worker_record = _worker_lock(worker.worker_id)
         ttl = _WORKER_RECORD_DAYS * 86_400.0
-        self.jobs.store.locks().try_acquire(
-            _worker_lock(worker.worker_id), this_process(), ttl
-        )
+        while True:
+            try:
+                self.jobs.store.locks().try_acquire(name, this_process(), ttl)
+            except sa.exc.SQLAlchemyError as exc:
+                # The next heartbeat tries again; the queue's own errors
+                # stop the daemon if the database is gone for good.
+                logger.warning("Could not record %s: %s", name, type(exc).__name__)
+            await asyncio.sleep(self.settings.heartbeat_seconds)
 
     def _record_takeover(self, connection: str, job_id: int | None, how: str) -> None:
         store = self.jobs.store
@@ -297,9 +309,11 @@ class QueueScheduler:
         finally:
             beating.cancel()
             announce.cancel()
-            if worker.worker_id is not None:
-                name = _worker_lock(worker.worker_id)
-                self.jobs.store.locks().release(name, this_process())
+            # procrastinate forgets the worker's id once it stopped, so the
+            # record is the one the announcement wrote.
+            if self._worker_record is not None:
+                self.jobs.store.locks().release(self._worker_record, this_process())
+                self._worker_record = None
         if not stopping.is_set():
             msg = "The job queue's worker stopped on its own; see the log above."
             raise StoreError(msg)

@@ -73,3 +73,19 @@ def test_datetime_columns_sort_in_time_order(store: Store) -> None:
         ordered = session.exec(select(Client).order_by(Client.created_at)).all()  # type: ignore[arg-type]
 
     assert [c.created_at - base for c in ordered] == sorted(offsets)
+
+
+def test_datetime_columns_sort_in_time_order_across_centuries(store: Store) -> None:
+    moments = [
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, tzinfo=UTC),
+        datetime(1, 1, 2, tzinfo=UTC),
+    ]
+    with store.session() as session:
+        for index, moment in enumerate(moments):
+            session.add(Client(name=f"c{index}", created_at=moment))
+
+    with store.session() as session:
+        ordered = session.exec(select(Client).order_by(Client.created_at)).all()  # type: ignore[arg-type]
+
+    assert [c.created_at for c in ordered] == sorted(moments)

@@ -30,8 +30,6 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = ["EnumText", "ExactDecimal", "JSONDoc", "UTCDateTime"]
 
-_SQLITE_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
-
 
 class ExactDecimal(TypeDecorator[Decimal]):
     """A ``Decimal`` stored without loss; floats are refused."""
@@ -95,7 +93,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         instant = value.astimezone(UTC)
         if dialect.name == "postgresql":
             return instant
-        return instant.strftime(_SQLITE_FORMAT)
+        # Always 32 characters, ``0999-12-31T23:00:00.000000+00:00``, so
+        # that text order is time order: isoformat pads the year to four
+        # digits, where strftime's %Y does not on every platform.
+        return instant.isoformat(timespec="microseconds")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

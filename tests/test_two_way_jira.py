@@ -21,16 +21,19 @@ import httpx
 import pytest
 from servicesync.config import OwnershipConfig
 from servicesync.contract import WebhookRequest
+from servicesync.store import Store
 from servicesync.store._bases import conflicts
 from two_way_world import (
     DEAL_FIELDS,
     JIRA_READS,
     SEARCH_SETTLES,
     STATUS_WORDS,
+    JiraEpicTwoWay,
     JiraTwoWay,
     crm_writes,
+    with_two_way,
 )
-from won_deal_worlds import JiraWorld
+from won_deal_worlds import JiraEpicWorld, JiraWorld
 
 WEBHOOK_SECRET = "two-way-hook-secret"
 
@@ -389,6 +392,10 @@ async def test_two_way_epic_mode_writes_reach_the_deal_epic_once(
         ),
     ]
 
+    log = world.jira.log
+    # The settling syncs wrote the epic's first budget line; count from here.
+    before = log.count(method="PUT", route="/rest/api/3/issue/{key}")
+
     for action, key, params in writes * 2:
         await flow.act(delivery, "delivery", action, key, params)
 
@@ -396,7 +403,45 @@ async def test_two_way_epic_mode_writes_reach_the_deal_epic_once(
     assert fields["summary"] == "Northwind: audit v2"
     assert "[servicesync budget] amount: 52000.00" in str(fields["description"])
     assert last["releaseDate"] == later.isoformat()
-    log = world.jira.log
-    assert log.count(method="PUT", route="/rest/api/3/issue/{key}") == 1
+    assert log.count(method="PUT", route="/rest/api/3/issue/{key}") == before + 1
     assert log.count(method="PUT", route="/rest/api/3/version/{id}") == 1
     assert log.count(method="PUT", route="/rest/api/3/project/{key}") == 0
+
+
+async def test_two_way_epic_mode_reads_milestone_epics_of_the_deal_epic(
+    store: Store,
+) -> None:
+    world = JiraEpicWorld(store, milestones_as="epics")
+    world.config = with_two_way(world.config)
+    await world.engine.aclose()
+    world.engine = world.new_engine()
+    pair = JiraEpicTwoWay(world)
+    deal = await pair.won_and_settled()
+    milestones = [e for e in world.epics() if e["key"] != pair.key()]
+    dues = {e["key"]: e["fields"]["duedate"] for e in milestones}
+    # Every task hangs under one of the deal's milestone epics.
+    parents = {t["fields"]["parent"]["key"] for t in pair.tasks()}
+
+    fields = await deal_of(world, deal)
+    assert parents == set(dues)
+    assert fields["UF_CRM_DELIVERY_PROGRESS"] == f"0/{pair.task_count()}"
+    assert fields["UF_CRM_DELIVERY_DATE"] == max(dues.values())
+    assert pair.budget() == {"amount": "48000.00", "currency": "EUR"}
+
+    first = min(dues, key=lambda key: (dues[key], key))
+    for task in pair.tasks():
+        if task["fields"]["parent"]["key"] == first:
+            world.jira.transition(task["key"], "Done")
+    later = date.fromisoformat(max(dues.values())) + timedelta(days=7)
+    await pair.update_deal(deal, {"UF_CRM_DELIVERY_DATE": later.isoformat()})
+    await pair.sync()
+
+    fields = await deal_of(world, deal)
+    second = sorted(dues, key=lambda key: (dues[key], key))[1]
+    summary = world.jira.issues.get(second)["fields"]["summary"]
+    assert fields["UF_CRM_DELIVERY_MILESTONE"].startswith(f"{summary}: 0/")
+    assert fields["UF_CRM_DELIVERY_DATE"] == later.isoformat()
+    moved = {
+        e["key"]: e["fields"]["duedate"] for e in world.epics() if e["key"] in dues
+    }
+    assert max(moved.values()) == later.isoformat()

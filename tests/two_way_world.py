@@ -21,8 +21,9 @@ from servicesync.config import Config
 from servicesync.engine import Engine
 from servicesync.store import Store
 from servicesync_asana import project_title as asana_title
+from servicesync_jira._document import document_text
 from servicesync_sdk.base import read_budget
-from won_deal_worlds import AsanaWorld, JiraWorld, TrelloWorld
+from won_deal_worlds import AsanaWorld, JiraEpicWorld, JiraWorld, TrelloWorld
 
 __all__ = [
     "DEAL_FIELDS",
@@ -31,6 +32,7 @@ __all__ = [
     "TOOLS",
     "WRITE_VERBS",
     "AsanaTwoWay",
+    "JiraEpicTwoWay",
     "JiraTwoWay",
     "TrelloTwoWay",
     "TwoWayWorld",
@@ -60,10 +62,10 @@ SEARCH_SETTLES = 61
 #: Seconds that let a change made in Trello fall inside the next read window.
 TRELLO_SETTLES = 5
 
-#: The delivery tools two-way consistency is tested with.
-TOOLS = ("jira", "asana", "trello")
+#: The delivery tools two-way consistency is tested with (Jira in both modes).
+TOOLS = ("jira", "jira-epic", "asana", "trello")
 
-AnyWorld = JiraWorld | AsanaWorld | TrelloWorld
+AnyWorld = JiraWorld | JiraEpicWorld | AsanaWorld | TrelloWorld
 
 
 def with_two_way(config: Config, **settings: Any) -> Config:
@@ -246,7 +248,57 @@ class JiraTwoWay(TwoWayWorld):
         ) as client:
             response = await client.request(method, f"/rest/api/3{path}", json=body)
             assert response.is_success, response.text
-            return response.json()
+            return response.json() if response.content else None
+
+
+class JiraEpicTwoWay(JiraTwoWay):
+    """A Jira deal epic: a budget paragraph in its description, versions as milestones.
+
+    Every deal's epic, versions and tasks share the project ``DEL``.
+    """
+
+    tool = "jira-epic"
+    world: JiraEpicWorld
+
+    def epic(self) -> dict[str, Any]:
+        """Return the fake's record of the deal's epic (marked, unlike milestones)."""
+        [epic] = [
+            epic
+            for epic in self.world.epics()
+            if "servicesync:" in document_text(epic["fields"].get("description"))
+        ]
+        return epic
+
+    def key(self) -> str:
+        """Return the deal epic's key, the key the deal's project is linked by."""
+        return str(self.epic()["key"])
+
+    def title(self) -> str:
+        return str(self.epic()["fields"]["summary"])
+
+    def project_text(self) -> str:
+        return document_text(self.epic()["fields"]["description"])
+
+    async def rename_project(self, name: str) -> None:
+        await self.call_jira(
+            "PUT", f"/issue/{self.key()}", {"fields": {"summary": name}}
+        )
+
+    async def finish_a_task(self) -> None:
+        first = min(self.tasks(), key=lambda issue: int(issue["id"]))
+        self.world.jira.transition(first["key"], "Done")
+
+    def task_count(self) -> int:
+        return len(self.tasks())
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Return the issues of the deal that are no epics."""
+        epics = {issue["key"] for issue in self.world.epics()}
+        return [
+            issue
+            for issue in self.world.jira.issues.issues.values()
+            if issue["key"] not in epics
+        ]
 
 
 class AsanaTwoWay(TwoWayWorld):
@@ -382,6 +434,7 @@ class TrelloTwoWay(TwoWayWorld):
 
 _KINDS: dict[str, tuple[type[AnyWorld], type[TwoWayWorld]]] = {
     "jira": (JiraWorld, JiraTwoWay),
+    "jira-epic": (JiraEpicWorld, JiraEpicTwoWay),
     "asana": (AsanaWorld, AsanaTwoWay),
     "trello": (TrelloWorld, TrelloTwoWay),
 }

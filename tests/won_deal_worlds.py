@@ -29,7 +29,14 @@ from servicesync_trello.fake import TrelloFake
 from servicesync_trello.fake import factory as trello_fake
 from sqlmodel import select
 
-__all__ = ["TRELLO_CALLBACK", "AsanaWorld", "JiraWorld", "TrelloWorld", "WonDealWorld"]
+__all__ = [
+    "TRELLO_CALLBACK",
+    "AsanaWorld",
+    "JiraEpicWorld",
+    "JiraWorld",
+    "TrelloWorld",
+    "WonDealWorld",
+]
 
 SAMPLE_CATALOG = Path(str(files("servicesync").joinpath("samples/catalog.yaml")))
 
@@ -129,9 +136,9 @@ class WonDealWorld:
 class JiraWorld(WonDealWorld):
     """The won-deal world with Jira as the delivery tool."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: str = "") -> None:
         self.jira = jira_fake(clock=store.clock, seed=2)
-        settings = f"""
+        table = f"""
 [connections.delivery]
 plugin = "jira"
 [connections.delivery.settings]
@@ -139,7 +146,7 @@ site_url = "{self.jira.base_url}"
 email = "admin@example.com"
 api_token = "{self.jira.credentials()["token:admin@example.com"]}"
 """
-        super().__init__(store, self.jira, settings)
+        super().__init__(store, self.jira, table + settings)
 
     def add_expert(self, expert: Expert) -> None:
         self.jira.add_user(expert.email, expert.name)
@@ -148,6 +155,31 @@ api_token = "{self.jira.credentials()["token:admin@example.com"]}"
         return self.jira.log.count(
             method="POST", route="/rest/api/3/project", status=201
         )
+
+
+class JiraEpicWorld(JiraWorld):
+    """The Jira world in epic mode: each deal an epic of the project ``DEL``."""
+
+    shared = "DEL"
+
+    def __init__(self, store: Store, milestones_as: str = "versions") -> None:
+        super().__init__(
+            store,
+            f'mode = "epic"\nshared_project_key = "{self.shared}"\n'
+            f'milestones_as = "{milestones_as}"\n',
+        )
+        lead = next(iter(self.jira.site.users))
+        self.jira.site.create_project(
+            {"key": self.shared, "name": "Delivery", "leadAccountId": lead}
+        )
+
+    def epics(self) -> list[dict[str, Any]]:
+        """Return the Epic issues of the site."""
+        return [
+            issue
+            for issue in self.jira.issues.issues.values()
+            if issue["fields"]["issuetype"]["name"] == "Epic"
+        ]
 
 
 class AsanaWorld(WonDealWorld):

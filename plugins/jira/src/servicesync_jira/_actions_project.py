@@ -146,6 +146,29 @@ class CreateMilestone(Action[CreateMilestoneParams]):
     async def find(
         self, dedup_key: str, params: CreateMilestoneParams
     ) -> ActionResult | None:
+        found = await self._find(dedup_key, params)
+        if found is not None:
+            self._remember_owner(params, found)
+        return found
+
+    async def execute(
+        self, dedup_key: str, params: CreateMilestoneParams
+    ) -> ActionResult:
+        made = await self._execute(dedup_key, params)
+        self._remember_owner(params, made)
+        return made
+
+    def _remember_owner(
+        self, params: CreateMilestoneParams, made: ActionResult
+    ) -> None:
+        """In epic mode, note whose deal epic the milestone is; two-way reads it."""
+        _, deal_epic = place(self.connector.config, params.project_key)
+        if deal_epic is not None:
+            self.connector.milestone_owners.remember(made.external_id, deal_epic)
+
+    async def _find(
+        self, dedup_key: str, params: CreateMilestoneParams
+    ) -> ActionResult | None:
         if self.connector.config.milestones_as == "epics":
             found = await self.connector.tasks.reconcile(
                 params.project_key, [issue_label(dedup_key)]
@@ -163,7 +186,7 @@ class CreateMilestone(Action[CreateMilestoneParams]):
                 )
         return None
 
-    async def execute(
+    async def _execute(
         self, dedup_key: str, params: CreateMilestoneParams
     ) -> ActionResult:
         if self.connector.config.milestones_as == "epics":

@@ -26,7 +26,7 @@ from servicesync_jira._actions_tasks import CreateTasks
 from servicesync_jira._actions_update import UpdateMilestone, UpdateProject
 from servicesync_jira._client import API, build_client
 from servicesync_jira._config import JiraConfig
-from servicesync_jira._delivery import delivery_item
+from servicesync_jira._delivery import MilestoneOwners, delivery_item
 from servicesync_jira._directory import Directory
 from servicesync_jira._errors import raise_for_status
 from servicesync_jira._projects import project_result, read_project
@@ -53,6 +53,7 @@ class JiraConnector(Connector[JiraConfig]):
         self.client = build_client(config, context)
         self.directory = Directory(self.client)
         self.tasks = CreateTasks(self)
+        self.milestone_owners = MilestoneOwners(context.state)
 
     def streams(self) -> Sequence[Stream]:
         return [ProjectsStream(self), VersionsStream(self), IssuesStream(self)]
@@ -79,7 +80,7 @@ class JiraConnector(Connector[JiraConfig]):
         This makes the connector a :class:`~servicesync.engine.DeliveryView`,
         which two-way consistency reads progress and budgets through.
         """
-        return delivery_item(self.config, stream, payload)
+        return delivery_item(self.config, stream, payload, self.milestone_owners.of)
 
     async def get_project(self, project_id: str) -> ActionResult | None:
         """Return the project with this key or id as the actions name it, if any.

@@ -126,7 +126,7 @@ class IssuesStream(Stream):
         for start in range(0, len(external_ids), _BULK_FETCH):
             body = {
                 "issueIdsOrKeys": list(external_ids[start : start + _BULK_FETCH]),
-                "fields": ISSUE_FIELDS,
+                "fields": self._fields(),
             }
             response = await client.post(
                 f"{API}/issue/bulkfetch", json=body, idempotent=True
@@ -139,12 +139,23 @@ class IssuesStream(Stream):
     async def _search(self, jql: str) -> tuple[list[dict[str, Any]], bool]:
         """Return the first page ``jql`` finds, and whether nothing follows it."""
         client = self.connector.client
-        body = {"jql": jql, "fields": ISSUE_FIELDS, "maxResults": _ISSUE_PAGE}
+        body = {"jql": jql, "fields": self._fields(), "maxResults": _ISSUE_PAGE}
         response = await client.post(f"{API}/search/jql", json=body, idempotent=True)
         raise_for_status(response, "search issues")
         data = client.json(response)
         last = bool(data.get("isLast", True)) or not data.get("nextPageToken")
         return list(data.get("issues", [])), last
+
+    def _fields(self) -> list[str]:
+        """The fields read of each issue.
+
+        In epic mode a deal's epic holds its budget line in its description,
+        which two-way consistency reads; other issues' descriptions are not
+        needed, and can be long, so project mode leaves them out.
+        """
+        if self.connector.config.mode == "epic":
+            return [*ISSUE_FIELDS, "description"]
+        return ISSUE_FIELDS
 
     def _jql(self, state: StreamState) -> str:
         clauses = []

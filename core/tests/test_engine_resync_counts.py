@@ -7,6 +7,7 @@ garbage collector paused while the page is taken in.
 from __future__ import annotations
 
 import gc
+import hashlib
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -24,10 +25,12 @@ from servicesync.contract import (
     Record,
     Stream,
     StreamState,
+    canonical_payload,
 )
 from servicesync.domain import Deal, StageChange
 from servicesync.engine import StreamRunner
-from servicesync.store import ExternalLink, Store
+from servicesync.store import ExternalLink, RecordHash, Store
+from servicesync.store._dialect import table_of
 from sqlmodel import select
 
 _WRITE = re.compile(r'^\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)"?', re.I)
@@ -177,6 +180,39 @@ async def test_resync_with_one_changed_deal_maps_and_writes_only_that_one(
     with store.session() as session:
         renamed = session.exec(select(Deal.title).where(Deal.title.endswith("renamed")))
         assert renamed.all() == ["Deal 108, renamed"]
+
+
+async def test_resync_after_the_digest_changed_rewrites_only_the_hashes_once(
+    store: Store,
+) -> None:
+    pages = deal_pages(300, per_page=100)
+    runner, connector = make_runner(store)
+    await runner.run(PagesStream(pages, store.clock))
+    # A store written before payload hashes became XXH3 holds BLAKE2b digests.
+    hashes = table_of(RecordHash)
+    with store.transaction() as tx:
+        for (external_id,) in tx.execute(sa.select(hashes.c.external_id)).all():
+            payload = pages[(int(external_id) - 1) // 100][(int(external_id) - 1) % 100]
+            digest = hashlib.blake2b(canonical_payload(payload), digest_size=16)
+            tx.execute(
+                sa.update(hashes)
+                .where(hashes.c.external_id == external_id)
+                .values(hash=digest.hexdigest())
+            )
+    pages[2][0] = {**pages[2][0], "TITLE": "Deal 201, renamed"}
+    mapped_before = connector.mapped
+
+    with rows_written(store) as written:
+        counts = await runner.run(PagesStream(pages, store.clock))
+    with rows_written(store) as written_again:
+        again = await runner.run(PagesStream(pages, store.clock))
+
+    assert (counts.written, counts.skipped_unchanged) == (1, 299)
+    assert connector.mapped == mapped_before + 1
+    assert written["deals"] == 1
+    assert written["record_hashes"] == 300
+    assert (again.written, again.skipped_unchanged) == (0, 300)
+    assert set(written_again) <= {"runs", "stream_state"}
 
 
 @contextmanager

@@ -19,7 +19,6 @@ that make the common cases short.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -29,6 +28,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import httpx
 import orjson
+import xxhash
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from servicesync._clock import Clock
@@ -53,6 +53,7 @@ __all__ = [
     "WebhookRegistrar",
     "WebhookRequest",
     "WebhookResponse",
+    "canonical_payload",
     "payload_hash",
 ]
 
@@ -68,19 +69,27 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
     """Return a stable hash of a raw payload, independent of key order.
 
     Two payloads with the same content hash alike, so a record read again
-    unchanged is recognised before anything parses it.
+    unchanged is recognised before anything parses it. The digest is
+    XXH3's 128 bits: every record of every page is hashed, and it is six
+    times faster than BLAKE2b here. It guards against chance, not against
+    a payload made to collide, which is all that telling "unchanged" from
+    "changed" asks of it.
     """
+    return xxhash.xxh3_128_hexdigest(canonical_payload(payload))
+
+
+def canonical_payload(payload: Mapping[str, Any]) -> bytes:
+    """Return a payload as sorted, compact JSON: what its hash is taken of."""
     try:
         # orjson writes sorted, compact JSON several times faster than the
         # json module; every record of every page goes through here.
-        text = orjson.dumps(payload, default=str, option=_HASH_OPTIONS)
+        return orjson.dumps(payload, default=str, option=_HASH_OPTIONS)
     except TypeError:
         # Values orjson refuses (integers past 64 bits, keys that are not
         # strings) still hash, through the slower encoder.
-        text = json.dumps(
+        return json.dumps(
             payload, sort_keys=True, separators=(",", ":"), default=str
         ).encode()
-    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 class StreamState(BaseModel):

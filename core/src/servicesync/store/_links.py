@@ -11,6 +11,7 @@ store them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-from servicesync.contract import Record, StreamState
+from servicesync.contract import Record, StreamState, canonical_payload
 from servicesync.domain import new_id
 from servicesync.domain._base import _CROCKFORD
 from servicesync.domain._columns import EnumText, UTCDateTime
@@ -403,13 +404,37 @@ def upsert_linked(
 
 
 def changed_records(
-    connection: sa.Connection, source: str, stream: str, records: Sequence[Record]
+    connection: sa.Connection,
+    source: str,
+    stream: str,
+    records: Sequence[Record],
+    now: datetime,
 ) -> list[Record]:
-    """Return the records whose payload hash differs from the one last seen."""
+    """Return the records whose payload hash differs from the one last seen.
+
+    A record whose payload still matches a digest of the earlier kind
+    (BLAKE2b, before payload hashes became XXH3) is unchanged: its digest
+    is stored anew, in the caller's transaction, and it is not returned.
+    """
     where = {"connection": source, "stream": stream}
     ids = [record.external_id for record in records]
     known = select_pairs(connection, _hashes, ("external_id", "hash"), where, ids)
-    return [r for r in records if r.deleted or known.get(r.external_id) != r.hash]
+    changed = [r for r in records if r.deleted or known.get(r.external_id) != r.hash]
+    # Only records seen before whose digest differs pay for the second one;
+    # once stored anew, a digest of the earlier kind never comes back.
+    seen = [r for r in changed if not r.deleted and r.external_id in known]
+    same = [r for r in seen if _blake2b_of(r) == known[r.external_id]]
+    if not same:
+        return changed
+    remember_hashes(connection, source, stream, same, now)
+    kept = {id(r) for r in same}
+    return [r for r in changed if id(r) not in kept]
+
+
+def _blake2b_of(record: Record) -> str:
+    """The payload digest stores written before XXH3 hold for ``record``."""
+    text = canonical_payload(record.payload)
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 def remember_hashes(

@@ -147,7 +147,7 @@ class Store:
         self, tx: sa.Connection, connection: str, stream: str, records: Sequence[Record]
     ) -> list[Record]:
         """Drop the records whose payload is the same as last time."""
-        return _links.changed_records(tx, connection, stream, records)
+        return _links.changed_records(tx, connection, stream, records, self.now())
 
     def remember_hashes(
         self, tx: sa.Connection, connection: str, stream: str, records: Sequence[Record]

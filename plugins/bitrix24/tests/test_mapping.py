@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -127,3 +128,24 @@ def test_deal_fields_find_custom_fields_of_each_key_set() -> None:
     assert (first["UF_CRM_A"], "UF_CRM_B" in first) == ("a", False)
     assert (second["UF_CRM_B"], "UF_CRM_A" in second) == ("b", False)
     assert again["UF_CRM_A"] == "a2"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2024-05-21T10:00:00+02:00",
+        "2024-05-21T10:00:00-05:30",
+        "2024-05-21T10:00:00-00:00",
+        "2024-05-21 10:00:00+02:00",
+        "2024-05-21T10:00:00.250+02:00",
+        "2024-05-21T10:00:00Z",
+        "2024-W21-2T10:00:00+02:00",
+    ],
+)
+def test_deal_dates_are_written_as_isoformat_writes_them(written: str) -> None:
+    deal = {**BASE_DEAL, "STAGE_SEMANTIC_ID": "S"}
+    fields = deal_fields({**deal, "DATE_CREATE": written, "CLOSEDATE": written})
+
+    expected = datetime.fromisoformat(written).isoformat()
+    assert fields["created_at"] == fields["closed_at"] == expected
+    assert map_deal({**deal, "DATE_CREATE": written})["created_at"] == expected

@@ -50,6 +50,22 @@ def test_quarantine_list_shows_each_refused_record_and_why(world: CliWorld) -> N
     assert records[signed]["payload"]["TITLE"] == "Contoso: BI dashboards"
 
 
+def test_a_title_longer_than_the_store_keeps_is_quarantined_not_fatal(
+    world: CliWorld,
+) -> None:
+    long = world.add_deal("Contoso: " + "BI dashboards, " * 30)
+    world.add_deal("Northwind: data audit")
+
+    result = world.invoke("sync")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "title: String should have at most 300 characters"
+        in (quarantined(world)[long]["reason"])
+    )
+    assert [deal["title"] for deal in world.rows("deals")] == ["Northwind: data audit"]
+
+
 def test_quarantine_list_prints_the_reason_with_its_brackets(
     sqlite_world: CliWorld,
 ) -> None:

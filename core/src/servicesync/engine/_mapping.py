@@ -24,7 +24,9 @@ class DealFields(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    title: str
+    # Lengths are the store's: a value past one is refused here, with the
+    # field named, rather than by PostgreSQL, which would fail the page.
+    title: str = Field(max_length=300)
     stage: str = Field(description="The funnel stage code, after value mapping.")
     amount: Decimal = Field(ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -32,7 +34,7 @@ class DealFields(BaseModel):
     service: str | None = Field(
         default=None, description="A service code of the catalog."
     )
-    owner: str | None = None
+    owner: str | None = Field(default=None, max_length=200)
     probability: int | None = Field(default=None, ge=0, le=100)
     estimate_min_hours: Decimal | None = None
     estimate_max_hours: Decimal | None = None

@@ -1,7 +1,8 @@
 """What a sync writes, counted: a re-sync of unchanged records costs no writes.
 
 Also how it writes: a page of rows in one statement a table, with the
-garbage collector paused while the page is taken in.
+garbage collector paused while the page is taken in; and what it holds:
+no more memory for a stream of many pages than for one of a few.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
+import tracemalloc
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -293,3 +295,57 @@ async def test_a_collector_the_application_turned_off_stays_off(store: Store) ->
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+class MadeOnDemandStream(Stream):
+    """Pages of deals made only when the engine asks, as a service sends them."""
+
+    name = "deals"
+    record_type = "deal"
+
+    def __init__(self, pages: int, first_id: int, clock: Clock) -> None:
+        self.pages = pages
+        self.first_id = first_id
+        self.clock = clock
+
+    async def read(self, state: StreamState) -> AsyncIterator[Page]:
+        state = state.open_window(state.cursor, self.clock.now())
+        for number in range(self.pages):
+            start = self.first_id + number * 100
+            payloads = [
+                {
+                    "ID": str(i),
+                    "TITLE": f"Deal {i}",
+                    "COMMENTS": f"Deal {i}: " + "platform rollout, phase two. " * 30,
+                    "STAGE": "proposal",
+                    "AMOUNT": "1200.50",
+                }
+                for i in range(start, start + 100)
+            ]
+            state = state.resume_at(str(number))
+            yield Page([Record.of(p["ID"], p) for p in payloads], state)
+        yield Page([], state.complete_window())
+
+
+async def peak_memory(store: Store, pages: int, first_id: int) -> int:
+    """Return the most memory Python held while a new runner read ``pages`` pages."""
+    runner, _ = make_runner(store)
+    tracemalloc.start()
+    try:
+        await runner.run(MadeOnDemandStream(pages, first_id, store.clock))
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+async def test_memory_stays_flat_however_many_pages_a_stream_has(
+    store: Store,
+) -> None:
+    await peak_memory(store, 2, first_id=1)  # caches and statements warm up
+    few = await peak_memory(store, 2, first_id=100_000)
+    many = await peak_memory(store, 12, first_id=200_000)
+
+    assert count_rows(store, Deal) == (2 + 2 + 12) * 100
+    # A page of these deals is over a hundred kilobytes of Python objects:
+    # twelve pages held on to would need several times what two need.
+    assert many < few * 1.5, (few, many)

@@ -66,6 +66,24 @@ def test_a_title_longer_than_the_store_keeps_is_quarantined_not_fatal(
     assert [deal["title"] for deal in world.rows("deals")] == ["Northwind: data audit"]
 
 
+def test_sync_stops_when_the_mapping_refuses_more_than_the_share(
+    world: CliWorld,
+) -> None:
+    text = world.config_path.read_text()
+    limit = 'plugin = "bitrix24"\nmax_quarantined_share = 0.2\n'
+    world.config_path.write_text(text.replace('plugin = "bitrix24"\n', limit, 1))
+    signed = [world.add_deal(f"Signed {i}", stage="EXECUTING") for i in range(21)]
+    world.add_deal("Northwind: data audit")
+
+    result = world.invoke("sync")
+
+    assert result.exit_code == 1
+    assert "21 of the 22 records read could not be mapped (95%)" in result.output
+    assert "connections.crm.max_quarantined_share" in result.output
+    assert sorted(quarantined(world)) == sorted(signed)
+    assert [deal["title"] for deal in world.rows("deals")] == ["Northwind: data audit"]
+
+
 def test_quarantine_list_prints_the_reason_with_its_brackets(
     sqlite_world: CliWorld,
 ) -> None:

@@ -12,16 +12,21 @@ import hashlib
 import re
 import tracemalloc
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from engine_world import (
+    CountingConnector,
+    PagesStream,
+    count_rows,
+    deal_pages,
+    make_runner,
+)
 from servicesync import Clock
 from servicesync.config import ConnectionConfig
 from servicesync.contract import (
-    Connector,
-    ConnectorConfig,
     ConnectorContext,
     Page,
     Record,
@@ -36,71 +41,6 @@ from servicesync.store._dialect import table_of
 from sqlmodel import select
 
 _WRITE = re.compile(r'^\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)"?', re.I)
-
-
-class PagesStream(Stream):
-    """Deals served from lists of raw payloads, one list a page."""
-
-    name = "deals"
-    record_type = "deal"
-
-    def __init__(
-        self, pages: Sequence[Sequence[Mapping[str, Any]]], clock: Clock
-    ) -> None:
-        self.pages = pages
-        self.clock = clock
-
-    async def read(self, state: StreamState) -> AsyncIterator[Page]:
-        state = state.open_window(state.cursor, self.clock.now())
-        for number, payloads in enumerate(self.pages):
-            state = state.resume_at(str(number))
-            yield Page([Record.of(p["ID"], p) for p in payloads], state)
-        yield Page([], state.complete_window())
-
-
-class CountingConnector(Connector[ConnectorConfig]):
-    """Maps raw deals to domain fields and counts how often it is asked to."""
-
-    name = "counting"
-    config_model = ConnectorConfig
-
-    def __init__(self, context: ConnectorContext) -> None:
-        super().__init__(ConnectorConfig(), context)
-        self.mapped = 0
-
-    def streams(self) -> Sequence[Stream]:
-        return []
-
-    def map_record(
-        self, stream: str, payload: Mapping[str, Any]
-    ) -> dict[str, Any] | None:
-        self.mapped += 1
-        return {
-            "title": payload["TITLE"],
-            "stage": payload["STAGE"],
-            "amount": payload["AMOUNT"],
-            "currency": "EUR",
-        }
-
-
-def deal_pages(count: int, per_page: int) -> list[list[dict[str, Any]]]:
-    deals = [
-        {"ID": str(i), "TITLE": f"Deal {i}", "STAGE": "proposal", "AMOUNT": "1200.50"}
-        for i in range(1, count + 1)
-    ]
-    return [deals[i : i + per_page] for i in range(0, count, per_page)]
-
-
-def make_runner(store: Store) -> tuple[StreamRunner, CountingConnector]:
-    context = ConnectorContext(
-        connection="crm",
-        clock=store.clock,
-        credentials=store.vault("crm"),
-        state=store.plugin_state("crm"),
-    )
-    connector = CountingConnector(context)
-    runner = StreamRunner(store, "crm", connector, ConnectionConfig(plugin="counting"))
-    return runner, connector
 
 
 @contextmanager
@@ -120,11 +60,6 @@ def rows_written(store: Store) -> Iterator[Counter[str]]:
         yield written
     finally:
         sa.event.remove(store.engine, "after_cursor_execute", count)
-
-
-def count_rows(store: Store, model: Any) -> int:
-    with store.transaction() as tx:
-        return int(tx.execute(sa.select(sa.func.count()).select_from(model)).scalar())
 
 
 async def test_resync_of_unchanged_deals_maps_and_writes_nothing(

@@ -185,7 +185,12 @@ class DaemonConfig(_Strict):
 
 
 class ConnectionConfig(_Strict):
-    """One connection to one service through one plugin's connector."""
+    """One connection to one service through one plugin's connector.
+
+    ``max_quarantined_share`` is the share of a run's records that may go to
+    the quarantine before the run stops and fails: a mapping that refuses
+    more than that is likelier broken than the records.
+    """
 
     plugin: str
     enabled: bool = True
@@ -193,6 +198,7 @@ class ConnectionConfig(_Strict):
     settings: dict[str, Any] = {}
     mapping: Mapping_ = Mapping_()
     schedule: ScheduleConfig = ScheduleConfig()
+    max_quarantined_share: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 #: A side of a deal and its project: the CRM, or the delivery tool.

@@ -32,6 +32,7 @@ __all__ = [
     "MalformedResponse",
     "MappingError",
     "PluginError",
+    "QuarantineLimitExceeded",
     "RateLimited",
     "RecordError",
     "RetryableError",
@@ -65,6 +66,14 @@ class ConfigError(ServiceSyncError):
 
 class StoreError(ServiceSyncError):
     """The store could not be opened, migrated or written."""
+
+
+class QuarantineLimitExceeded(ServiceSyncError):
+    """A run refused a larger share of what it read than its connection allows.
+
+    What the run took in so far is kept, refused records included (in the
+    quarantine); the stream resumes after the last page taken in.
+    """
 
 
 class PluginError(ServiceSyncError):

@@ -23,7 +23,7 @@ from servicesync.contract import Connector, Page, Record, Stream, StreamState
 from servicesync.engine._deals import StageMove, save_deals
 from servicesync.engine._failpoints import failpoint
 from servicesync.engine._mapping import DealFields, apply_config_mapping, validate_deal
-from servicesync.errors import MappingError, ServiceSyncError
+from servicesync.errors import MappingError, QuarantineLimitExceeded, ServiceSyncError
 from servicesync.store import QuarantineRow, RunCounts, Store
 from servicesync.store._dialect import table_of
 
@@ -35,6 +35,10 @@ QUARANTINE = table_of(QuarantineRow)
 
 #: The event a stage move becomes; its payload names the deal and both stages.
 DEAL_STAGE_CHANGED = "deal_stage_changed"
+
+#: Records a run reads before the share it refused can stop it: a handful
+#: of bad records in a small incremental read says little of the mapping.
+JUDGED_AFTER = 20
 
 
 @dataclass
@@ -204,6 +208,28 @@ class StreamRunner:
             if self.progress:
                 self.progress(stream.name, len(page.records))
             failpoint("after_page_commit")
+            self._check_refusals(stream, counts)
+
+    def _check_refusals(self, stream: Stream, counts: StreamCounts) -> None:
+        """Stop the run once it refused more of its records than it may.
+
+        The page that crossed the limit is committed, its refused records in
+        the quarantine; the next run resumes after it. A run that has read
+        only a few records is not judged.
+        """
+        limit = self.config.max_quarantined_share
+        if counts.read < JUDGED_AFTER or counts.quarantined <= limit * counts.read:
+            return
+        msg = (
+            f"{self.name}/{stream.name}: {counts.quarantined} of the "
+            f"{counts.read} records read could not be mapped "
+            f"({counts.quarantined / counts.read:.0%}), more than the {limit:.0%} "
+            f"that connections.{self.name}.max_quarantined_share allows; the run "
+            "stopped after the page that crossed it. 'servicesync quarantine "
+            "list' says why each was refused; once the mapping is fixed, "
+            "'servicesync quarantine retry' takes them in."
+        )
+        raise QuarantineLimitExceeded(msg)
 
     def take_page(
         self, stream: Stream, page: Page, *, baseline: bool, dry_run: bool

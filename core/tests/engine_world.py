@@ -1,0 +1,111 @@
+"""A connection of deals served from lists, for the engine's own tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from servicesync import Clock
+from servicesync.config import ConnectionConfig
+from servicesync.contract import (
+    Connector,
+    ConnectorConfig,
+    ConnectorContext,
+    Page,
+    Record,
+    Stream,
+    StreamState,
+)
+from servicesync.engine import StreamRunner
+from servicesync.store import Store
+
+__all__ = [
+    "CountingConnector",
+    "PagesStream",
+    "count_rows",
+    "deal_pages",
+    "make_runner",
+]
+
+
+class PagesStream(Stream):
+    """Deals served from lists of raw payloads, one list a page.
+
+    A run resumes after the last page an interrupted one committed.
+    """
+
+    name = "deals"
+    record_type = "deal"
+
+    def __init__(
+        self, pages: Sequence[Sequence[Mapping[str, Any]]], clock: Clock
+    ) -> None:
+        self.pages = pages
+        self.clock = clock
+
+    async def read(self, state: StreamState) -> AsyncIterator[Page]:
+        if not state.in_window:
+            state = state.open_window(state.cursor, self.clock.now())
+        done = -1 if state.resume_after is None else int(state.resume_after)
+        for number, payloads in enumerate(self.pages):
+            if number <= done:
+                continue
+            state = state.resume_at(str(number))
+            yield Page([Record.of(p["ID"], p) for p in payloads], state)
+        yield Page([], state.complete_window())
+
+
+class CountingConnector(Connector[ConnectorConfig]):
+    """Maps raw deals to domain fields and counts how often it is asked to."""
+
+    name = "counting"
+    config_model = ConnectorConfig
+
+    def __init__(self, context: ConnectorContext) -> None:
+        super().__init__(ConnectorConfig(), context)
+        self.mapped = 0
+
+    def streams(self) -> Sequence[Stream]:
+        return []
+
+    def map_record(
+        self, stream: str, payload: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        self.mapped += 1
+        return {
+            "title": payload["TITLE"],
+            "stage": payload["STAGE"],
+            "amount": payload["AMOUNT"],
+            "currency": "EUR",
+        }
+
+
+def deal_pages(count: int, per_page: int) -> list[list[dict[str, Any]]]:
+    """``count`` deals at the proposal stage, ``per_page`` a page."""
+    deals = [
+        {"ID": str(i), "TITLE": f"Deal {i}", "STAGE": "proposal", "AMOUNT": "1200.50"}
+        for i in range(1, count + 1)
+    ]
+    return [deals[i : i + per_page] for i in range(0, count, per_page)]
+
+
+def make_runner(
+    store: Store, config: ConnectionConfig | None = None
+) -> tuple[StreamRunner, CountingConnector]:
+    """A runner of the connection ``crm`` through a :class:`CountingConnector`."""
+    context = ConnectorContext(
+        connection="crm",
+        clock=store.clock,
+        credentials=store.vault("crm"),
+        state=store.plugin_state("crm"),
+    )
+    connector = CountingConnector(context)
+    config = config or ConnectionConfig(plugin="counting")
+    runner = StreamRunner(store, "crm", connector, config)
+    return runner, connector
+
+
+def count_rows(store: Store, model: Any) -> int:
+    with store.transaction() as tx:
+        return int(tx.execute(sa.select(sa.func.count()).select_from(model)).scalar())

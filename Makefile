@@ -47,6 +47,7 @@ test-fast: sync
 	$(RUN) pytest -n 2 --dist loadgroup -x $(PYTEST_ARGS)
 
 bench: sync
+	$(UV) sync --locked --all-packages --group bench
 	$(RUN) python -m benchmarks $(BENCH_ARGS)
 
 clean:

@@ -11,6 +11,9 @@ stage changes, payload hashes and stream state, one transaction per page.
 * first load: an empty store takes in N deals;
 * re-sync: the same N deals read again, unchanged; the runner must skip
   them by hash.
+
+The peer, dlt, merges the same deals into SQLite twice, in the same run
+(see :mod:`benchmarks._dlt_peer`), and the table gives the ratios.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from servicesync_bitrix24 import Bitrix24Config, Bitrix24Connector
 from servicesync_sdk.testing import memory_context
 
 from benchmarks._deals import PAGE_ROWS, STAGE_MAPPING, batch_answer, deal_rows
+from benchmarks._dlt_peer import dlt_version, load_twice
 from benchmarks._report import Goal, Reporter, Section, rate
 
 __all__ = ["FIRST_LOAD_GOAL", "RESYNC_GOAL", "run"]
@@ -41,6 +45,11 @@ FIRST_LOAD_GOAL = 40_000
 RESYNC_GOAL = 100_000
 
 CONNECTION = "crm"
+
+#: Deals dlt merges at most: its re-sync, a few hundred deals a second and
+#: slower as the table grows, would take the better part of an hour at
+#: 100,000. Beside our figures for more deals the ratio favours dlt.
+PEER_DEALS = 20_000
 
 
 class AnswerStream(Stream):
@@ -152,13 +161,73 @@ def run(reporter: Reporter, *, full: bool, repeat: int) -> list[Section]:
     passes = [load_and_resync(answers, count, reporter) for _ in range(repeat)]
     first = max((p[0] for p in passes), key=Timing.per_second)
     again = max((p[1] for p in passes), key=Timing.per_second)
-    return [_section(count, len(answers[0]) // PAGE_ROWS, first, again)]
+    section = _section(count, len(answers[0]) // PAGE_ROWS, first, again)
+    peer_count = min(count, PEER_DEALS)
+    peer_answers = answers[: peer_count // PAGE_ROWS]
+    _add_peer(section, peer_answers, peer_count, reporter, (first, again))
+    return [section]
+
+
+def _add_peer(
+    section: Section,
+    answers: list[bytes],
+    count: int,
+    reporter: Reporter,
+    ours: tuple[Timing, Timing],
+) -> None:
+    """Measure dlt on the same deals, once, and set its rows beside ours."""
+    version = dlt_version()
+    if version is None:
+        section.notes.append(
+            "dlt is not installed, so no peer was measured; `make bench` "
+            "installs it (the workspace's `bench` group)."
+        )
+        return
+    with reporter.step(f"dlt: two merges of {count:,} deals", 2 * count) as advance:
+        peer = load_twice(answers, count, advance)
+    figures: dict[str, dict[str, float]] = {}
+    for label, mine, theirs in zip(("first load", "re-sync"), ours, peer, strict=True):
+        speed = rate(theirs.rows, theirs.seconds)
+        section.rows.append(
+            [
+                f"dlt {label}",
+                f"{theirs.seconds:.2f}",
+                f"{theirs.cpu_seconds:.2f}",
+                f"{speed:,.0f}",
+                f"{theirs.rows:,}",
+                "0",
+            ]
+        )
+        figures[label.replace(" ", "_").replace("-", "")] = {
+            "seconds": round(theirs.seconds, 3),
+            "cpu_seconds": round(theirs.cpu_seconds, 3),
+            "records_per_second": round(speed),
+            "ours_to_theirs": round(mine.per_second() / speed, 2),
+        }
+    section.rows.append(
+        [
+            "ours / dlt, records/s",
+            "",
+            "",
+            f"{figures['first_load']['ours_to_theirs']:.2f} and "
+            f"{figures['resync']['ours_to_theirs']:.2f}",
+            "",
+            "",
+        ]
+    )
+    section.figures["dlt"] = {"version": version, **figures}
+    section.notes.append(
+        f"dlt {version}: the first {count:,} of the same deals merged by ID into "
+        "a SQLite file through its sqlalchemy destination, measured once (ours: "
+        "the best of the passes); it neither maps nor validates, and loads "
+        "every deal again on a re-sync."
+    )
 
 
 def _section(count: int, row_bytes: int, first: Timing, again: Timing) -> Section:
     section = Section(
         name="engine",
-        title=f"Engine on SQLite, {count:,} deals (parsing included)",
+        title=f"Engine on SQLite, {count:,} deals (parsing included), and dlt",
         columns=["pass", "seconds", "CPU s", "records/s", "written", "skipped"],
     )
     for label, timing in (("first load", first), ("re-sync", again)):

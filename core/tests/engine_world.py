@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from servicesync import Clock
@@ -28,18 +28,22 @@ __all__ = [
     "make_runner",
 ]
 
+C = TypeVar("C", bound="CountingConnector")
+
 
 class PagesStream(Stream):
     """Deals served from lists of raw payloads, one list a page.
 
-    A run resumes after the last page an interrupted one committed.
+    The pages may be made as they are asked for (an iterator), as a service
+    sends them. A run resumes after the last page an interrupted one
+    committed.
     """
 
     name = "deals"
     record_type = "deal"
 
     def __init__(
-        self, pages: Sequence[Sequence[Mapping[str, Any]]], clock: Clock
+        self, pages: Iterable[Sequence[Mapping[str, Any]]], clock: Clock
     ) -> None:
         self.pages = pages
         self.clock = clock
@@ -91,8 +95,10 @@ def deal_pages(count: int, per_page: int) -> list[list[dict[str, Any]]]:
 
 
 def make_runner(
-    store: Store, config: ConnectionConfig | None = None
-) -> tuple[StreamRunner, CountingConnector]:
+    store: Store,
+    config: ConnectionConfig | None = None,
+    connector_type: type[C] = CountingConnector,  # type: ignore[assignment]
+) -> tuple[StreamRunner, C]:
     """A runner of the connection ``crm`` through a :class:`CountingConnector`."""
     context = ConnectorContext(
         connection="crm",
@@ -100,7 +106,7 @@ def make_runner(
         credentials=store.vault("crm"),
         state=store.plugin_state("crm"),
     )
-    connector = CountingConnector(context)
+    connector = connector_type(context)
     config = config or ConnectionConfig(plugin="counting")
     runner = StreamRunner(store, "crm", connector, config)
     return runner, connector

@@ -12,7 +12,7 @@ import hashlib
 import re
 import tracemalloc
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,14 +24,8 @@ from engine_world import (
     deal_pages,
     make_runner,
 )
-from servicesync import Clock
-from servicesync.config import ConnectionConfig
 from servicesync.contract import (
     ConnectorContext,
-    Page,
-    Record,
-    Stream,
-    StreamState,
     canonical_payload,
 )
 from servicesync.domain import Deal, StageChange
@@ -201,15 +195,7 @@ class CollectorWatchingConnector(CountingConnector):
 
 
 def watching_runner(store: Store) -> tuple[StreamRunner, CollectorWatchingConnector]:
-    context = ConnectorContext(
-        connection="crm",
-        clock=store.clock,
-        credentials=store.vault("crm"),
-        state=store.plugin_state("crm"),
-    )
-    connector = CollectorWatchingConnector(context)
-    runner = StreamRunner(store, "crm", connector, ConnectionConfig(plugin="counting"))
-    return runner, connector
+    return make_runner(store, connector_type=CollectorWatchingConnector)
 
 
 async def test_pages_are_taken_in_with_the_collector_paused(store: Store) -> None:
@@ -232,34 +218,20 @@ async def test_a_collector_the_application_turned_off_stays_off(store: Store) ->
         gc.enable()
 
 
-class MadeOnDemandStream(Stream):
-    """Pages of deals made only when the engine asks, as a service sends them."""
-
-    name = "deals"
-    record_type = "deal"
-
-    def __init__(self, pages: int, first_id: int, clock: Clock) -> None:
-        self.pages = pages
-        self.first_id = first_id
-        self.clock = clock
-
-    async def read(self, state: StreamState) -> AsyncIterator[Page]:
-        state = state.open_window(state.cursor, self.clock.now())
-        for number in range(self.pages):
-            start = self.first_id + number * 100
-            payloads = [
-                {
-                    "ID": str(i),
-                    "TITLE": f"Deal {i}",
-                    "COMMENTS": f"Deal {i}: " + "platform rollout, phase two. " * 30,
-                    "STAGE": "proposal",
-                    "AMOUNT": "1200.50",
-                }
-                for i in range(start, start + 100)
-            ]
-            state = state.resume_at(str(number))
-            yield Page([Record.of(p["ID"], p) for p in payloads], state)
-        yield Page([], state.complete_window())
+def pages_made_on_demand(pages: int, first_id: int) -> Iterator[list[dict[str, Any]]]:
+    """Pages of 100 deals, each made only when the stream is asked for it."""
+    for number in range(pages):
+        start = first_id + number * 100
+        yield [
+            {
+                "ID": str(i),
+                "TITLE": f"Deal {i}",
+                "COMMENTS": f"Deal {i}: " + "platform rollout, phase two. " * 30,
+                "STAGE": "proposal",
+                "AMOUNT": "1200.50",
+            }
+            for i in range(start, start + 100)
+        ]
 
 
 async def peak_memory(store: Store, pages: int, first_id: int) -> int:
@@ -267,7 +239,9 @@ async def peak_memory(store: Store, pages: int, first_id: int) -> int:
     runner, _ = make_runner(store)
     tracemalloc.start()
     try:
-        await runner.run(MadeOnDemandStream(pages, first_id, store.clock))
+        await runner.run(
+            PagesStream(pages_made_on_demand(pages, first_id), store.clock)
+        )
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

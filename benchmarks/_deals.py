@@ -9,7 +9,7 @@ validation do real work.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from servicesync import VirtualClock
@@ -18,6 +18,7 @@ from servicesync_bitrix24.fake import FakePortal
 __all__ = [
     "PAGE_ROWS",
     "STAGE_MAPPING",
+    "answer_rows",
     "batch_answer",
     "deal_fields",
     "deal_rows",
@@ -95,3 +96,8 @@ def batch_answer(rows: list[dict[str, Any]], page: int = 50) -> bytes:
         "time": time,
     }
     return json.dumps(answer).encode()
+
+
+def answer_rows(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return the deals of a parsed ``batch`` answer, every page's in order."""
+    return [row for page in answer["result"]["result"].values() for row in page]

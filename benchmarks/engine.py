@@ -34,7 +34,13 @@ from servicesync.store import Store, open_store
 from servicesync_bitrix24 import Bitrix24Config, Bitrix24Connector
 from servicesync_sdk.testing import memory_context
 
-from benchmarks._deals import PAGE_ROWS, STAGE_MAPPING, batch_answer, deal_rows
+from benchmarks._deals import (
+    PAGE_ROWS,
+    STAGE_MAPPING,
+    answer_rows,
+    batch_answer,
+    deal_rows,
+)
 from benchmarks._dlt_peer import dlt_version, load_twice
 from benchmarks._report import Goal, Reporter, Section, rate
 
@@ -73,7 +79,7 @@ class AnswerStream(Stream):
         state = state.open_window(state.cursor, SystemClock().now())
         for raw in self.answers:
             answer = self.http.json(httpx.Response(200, content=raw), "batch")
-            rows = [row for part in answer["result"]["result"].values() for row in part]
+            rows = answer_rows(answer)
             records = [Record.of(row["ID"], row) for row in rows]
             state = state.resume_at(str(rows[-1]["ID"]))
             yield Page(records, state)

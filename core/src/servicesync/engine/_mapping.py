@@ -10,9 +10,20 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from servicesync.config import Mapping_
+from servicesync.domain import Deal
 from servicesync.errors import MappingError
+from servicesync.store._dialect import table_of
 
 __all__ = ["DealFields", "apply_config_mapping", "validate_deal"]
+
+
+def _stored_length(column: str) -> int:
+    """Return how many characters the store's ``deals.COLUMN`` keeps."""
+    length = getattr(table_of(Deal).c[column].type, "length", None)
+    if not isinstance(length, int):
+        msg = f"deals.{column} has no length"
+        raise TypeError(msg)
+    return length
 
 
 class DealFields(BaseModel):
@@ -26,7 +37,7 @@ class DealFields(BaseModel):
 
     # Lengths are the store's: a value past one is refused here, with the
     # field named, rather than by PostgreSQL, which would fail the page.
-    title: str = Field(max_length=300)
+    title: str = Field(max_length=_stored_length("title"))
     stage: str = Field(description="The funnel stage code, after value mapping.")
     amount: Decimal = Field(ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -34,7 +45,7 @@ class DealFields(BaseModel):
     service: str | None = Field(
         default=None, description="A service code of the catalog."
     )
-    owner: str | None = Field(default=None, max_length=200)
+    owner: str | None = Field(default=None, max_length=_stored_length("owner"))
     probability: int | None = Field(default=None, ge=0, le=100)
     estimate_min_hours: Decimal | None = None
     estimate_max_hours: Decimal | None = None

@@ -420,15 +420,15 @@ def changed_records(
     ids = [record.external_id for record in records]
     known = select_pairs(connection, _hashes, ("external_id", "hash"), where, ids)
     changed = [r for r in records if r.deleted or known.get(r.external_id) != r.hash]
-    # Only records seen before whose digest differs pay for the second one;
-    # once stored anew, a digest of the earlier kind never comes back.
+    # Only records seen before whose digest differs pay for the second one:
+    # after the upgrade each such record once, then only real changes.
     seen = [r for r in changed if not r.deleted and r.external_id in known]
     same = [r for r in seen if _blake2b_of(r) == known[r.external_id]]
     if not same:
         return changed
     remember_hashes(connection, source, stream, same, now)
-    kept = {id(r) for r in same}
-    return [r for r in changed if id(r) not in kept]
+    unchanged = {r.external_id for r in same}
+    return [r for r in changed if r.external_id not in unchanged]
 
 
 def _blake2b_of(record: Record) -> str:

@@ -22,6 +22,7 @@ from servicesync.errors import (
     RateLimited,
     ServiceUnavailable,
 )
+from servicesync.jsonparse import parse_json
 from servicesync.redaction import Redactor
 from tenacity import (
     AsyncRetrying,
@@ -30,7 +31,6 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from servicesync_sdk.http._json import parse_json
 from servicesync_sdk.http._limits import Limiter
 from servicesync_sdk.http._retry import (
     RetryPolicy,

@@ -1,4 +1,4 @@
-"""Response bodies parse to what the json module gives, whichever parser ran."""
+"""JSON texts parse to what the json module gives, whichever parser ran."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import math
 
 import pytest
-from servicesync_sdk.http._json import parse_json
+from servicesync.jsonparse import parse_json
 
 BODIES = [
     pytest.param(b'{"ID": "7", "rows": [1, 2.5, -0.0, null, true]}', id="plain"),

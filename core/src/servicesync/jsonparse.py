@@ -1,0 +1,45 @@
+"""Parsing JSON from services: msgspec's speed, the ``json`` module's results."""
+
+from __future__ import annotations
+
+import gc
+import json
+from typing import Any
+
+import msgspec
+
+__all__ = ["parse_json"]
+
+_decode = msgspec.json.Decoder().decode
+
+
+def parse_json(content: bytes | bytearray | memoryview) -> Any:
+    """Parse a JSON text into the objects ``json.loads`` would return.
+
+    msgspec parses in about two thirds of the time, and where it accepts a
+    text its result is the same: integers of any size stay exact, floats
+    round alike, a repeated key keeps its last value. What it refuses
+    (``NaN``, numbers past a float's range, lone surrogates, a byte order
+    mark, other encodings than UTF-8, or text that is not JSON) goes to
+    the ``json`` module, whose error is then the one raised.
+
+    The cyclic garbage collector is kept from running during the parse. A
+    page of thousands of rows allocates one container after another, each
+    of which may start a collection that traverses every row parsed so far
+    and finds nothing to free, since a parse makes no cycles: a tenth of
+    an unchanged re-sync's time. A collector the application turned off
+    stays off.
+
+    Raises:
+        ValueError: the text is not JSON (as ``json.loads`` raises it).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        try:
+            return _decode(content)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return json.loads(bytes(content))
+    finally:
+        if enabled:
+            gc.enable()

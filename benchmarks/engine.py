@@ -28,16 +28,17 @@ from pathlib import Path
 import httpx
 from servicesync import SystemClock
 from servicesync.config import ConnectionConfig, Mapping_
-from servicesync.contract import Page, Record, Stream, StreamState
+from servicesync.contract import Page, Stream, StreamState
 from servicesync.engine import StreamCounts, StreamRunner
 from servicesync.store import Store, open_store
 from servicesync_bitrix24 import Bitrix24Config, Bitrix24Connector
+from servicesync_bitrix24._client import BatchAnswer
+from servicesync_bitrix24._streams import DealStream
 from servicesync_sdk.testing import memory_context
 
 from benchmarks._deals import (
     PAGE_ROWS,
     STAGE_MAPPING,
-    answer_rows,
     batch_answer,
     deal_rows,
 )
@@ -51,6 +52,7 @@ FIRST_LOAD_GOAL = 40_000
 RESYNC_GOAL = 100_000
 
 CONNECTION = "crm"
+DEALS = DealStream.spec
 
 #: Deals dlt merges at most: its re-sync, a few hundred deals a second and
 #: slower as the table grows, would take the better part of an hour at
@@ -61,8 +63,9 @@ PEER_DEALS = 20_000
 class AnswerStream(Stream):
     """The connector's deal stream, reading recorded answers instead of HTTP.
 
-    Each page parses one answer's bytes with the connector's own HTTP
-    client, hashes every row, and moves the checkpoint the way the
+    Each page reads one answer's bytes as the connector's client reads a
+    fast listing (each row kept as its JSON text, hashed, and parsed only
+    if the runner asks for it), and moves the checkpoint the way the
     connector's windowed streams do.
     """
 
@@ -72,16 +75,15 @@ class AnswerStream(Stream):
 
     def __init__(self, answers: list[bytes], connector: Bitrix24Connector) -> None:
         self.answers = answers
-        self.http = connector.client.http
+        self.client = connector.client
 
     async def read(self, state: StreamState) -> AsyncIterator[Page]:
         """Yield one page per recorded answer, then the window's end."""
         state = state.open_window(state.cursor, SystemClock().now())
         for raw in self.answers:
-            answer = self.http.json(httpx.Response(200, content=raw), "batch")
-            rows = answer_rows(answer)
-            records = [Record.of(row["ID"], row) for row in rows]
-            state = state.resume_at(str(rows[-1]["ID"]))
+            answer = self.client.parse_listing(httpx.Response(200, content=raw))
+            records, _, _ = self.client.collect_rows(DEALS, BatchAnswer.of(answer))
+            state = state.resume_at(records[-1].external_id)
             yield Page(records, state)
         yield Page([], state.complete_window())
 

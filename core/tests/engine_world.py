@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -43,10 +44,15 @@ class PagesStream(Stream):
     record_type = "deal"
 
     def __init__(
-        self, pages: Iterable[Sequence[Mapping[str, Any]]], clock: Clock
+        self,
+        pages: Iterable[Sequence[Mapping[str, Any]]],
+        clock: Clock,
+        *,
+        as_text: bool = False,
     ) -> None:
         self.pages = pages
         self.clock = clock
+        self.as_text = as_text
 
     async def read(self, state: StreamState) -> AsyncIterator[Page]:
         if not state.in_window:
@@ -56,8 +62,14 @@ class PagesStream(Stream):
             if number <= done:
                 continue
             state = state.resume_at(str(number))
-            yield Page([Record.of(p["ID"], p) for p in payloads], state)
+            yield Page([self.record(p) for p in payloads], state)
         yield Page([], state.complete_window())
+
+    def record(self, payload: Mapping[str, Any]) -> Record:
+        """The payload as a record: parsed, or as the JSON text a service sends."""
+        if self.as_text:
+            return Record.from_json(payload["ID"], json.dumps(payload).encode())
+        return Record.of(payload["ID"], payload)
 
 
 class CountingConnector(Connector[ConnectorConfig]):

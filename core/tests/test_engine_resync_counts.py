@@ -146,6 +146,28 @@ async def test_resync_after_the_digest_changed_rewrites_only_the_hashes_once(
     assert set(written_again) <= {"runs", "stream_state"}
 
 
+async def test_records_read_as_text_after_parsed_ones_rewrite_only_the_hashes_once(
+    store: Store,
+) -> None:
+    pages = deal_pages(300, per_page=100)
+    runner, connector = make_runner(store)
+    await runner.run(PagesStream(pages, store.clock))
+    pages[0][5] = {**pages[0][5], "TITLE": "Deal 6, renamed"}
+    mapped_before = connector.mapped
+
+    with rows_written(store) as written:
+        counts = await runner.run(PagesStream(pages, store.clock, as_text=True))
+    with rows_written(store) as written_again:
+        again = await runner.run(PagesStream(pages, store.clock, as_text=True))
+
+    assert (counts.written, counts.skipped_unchanged) == (1, 299)
+    assert connector.mapped == mapped_before + 1
+    assert written["deals"] == 1
+    assert written["record_hashes"] == 300
+    assert (again.written, again.skipped_unchanged) == (0, 300)
+    assert set(written_again) <= {"runs", "stream_state"}
+
+
 @contextmanager
 def statements_run(store: Store) -> Iterator[Counter[str]]:
     """Count the insert, update and delete statements run on the store, by table."""

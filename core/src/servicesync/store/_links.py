@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-from servicesync.contract import Record, StreamState, canonical_payload
+from servicesync.contract import Record, StreamState, canonical_payload, payload_hash
 from servicesync.domain import new_id
 from servicesync.domain._base import _CROCKFORD
 from servicesync.domain._columns import EnumText, UTCDateTime
@@ -412,18 +412,19 @@ def changed_records(
 ) -> list[Record]:
     """Return the records whose payload hash differs from the one last seen.
 
-    A record whose payload still matches a digest of the earlier kind
-    (BLAKE2b, before payload hashes became XXH3) is unchanged: its digest
-    is stored anew, in the caller's transaction, and it is not returned.
+    A record whose stored digest is one of an earlier kind (see
+    :func:`_earlier_digests`) that still matches its payload is unchanged:
+    its digest is stored anew, in the caller's transaction, and it is not
+    returned.
     """
     where = {"connection": source, "stream": stream}
     ids = [record.external_id for record in records]
     known = select_pairs(connection, _hashes, ("external_id", "hash"), where, ids)
     changed = [r for r in records if r.deleted or known.get(r.external_id) != r.hash]
-    # Only records seen before whose digest differs pay for the second one:
-    # after the upgrade each such record once, then only real changes.
+    # Only records seen before whose digest differs pay for the earlier
+    # kinds: after an upgrade each such record once, then only real changes.
     seen = [r for r in changed if not r.deleted and r.external_id in known]
-    same = [r for r in seen if _blake2b_of(r) == known[r.external_id]]
+    same = [r for r in seen if known[r.external_id] in _earlier_digests(r)]
     if not same:
         return changed
     remember_hashes(connection, source, stream, same, now)
@@ -431,10 +432,16 @@ def changed_records(
     return [r for r in changed if r.external_id not in unchanged]
 
 
-def _blake2b_of(record: Record) -> str:
-    """The payload digest stores written before XXH3 hold for ``record``."""
+def _earlier_digests(record: Record) -> tuple[str, ...]:
+    """The digests stores hold for ``record`` from before its kind of hash.
+
+    Payload hashes were BLAKE2b of the canonical payload, then XXH3 of it;
+    a record read as JSON text is now hashed by its text.
+    """
     text = canonical_payload(record.payload)
-    return hashlib.blake2b(text, digest_size=16).hexdigest()
+    return payload_hash(record.payload), hashlib.blake2b(
+        text, digest_size=16
+    ).hexdigest()
 
 
 def remember_hashes(

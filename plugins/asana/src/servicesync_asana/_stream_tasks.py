@@ -18,13 +18,12 @@ the window's end are left for the next run, which sees them anyway.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from servicesync.contract import Page, Record, StreamState
+from servicesync.contract import Page, Record, StreamState, payload_hash
 from servicesync_sdk.base import Batch, Window, WindowedStream
 
 from servicesync_asana._client import BATCH_SIZE, OffsetExpired, batch_refusal, fields
@@ -185,7 +184,7 @@ def _parse_position(
 
 def _gone(gid: str) -> Record:
     payload: Mapping[str, Any] = {"gid": gid, "deleted": True}
-    return dataclasses.replace(Record.of(gid, payload), deleted=True)
+    return Record(gid, payload, payload_hash(payload), deleted=True)
 
 
 async def read_tasks(connector: AsanaConnector, gids: list[str]) -> dict[str, Any]:

@@ -11,14 +11,16 @@ lost and none is read twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from servicesync.contract import ConnectorContext
+import msgspec
+from servicesync.contract import ConnectorContext, Record
 from servicesync.errors import AuthenticationError, FatalError, MalformedResponse
 from servicesync.redaction import Redactor
 from servicesync_sdk.http import (
@@ -64,6 +66,28 @@ class BatchAnswer:
     totals: Mapping[str, Any]
     time: Mapping[str, Any]
 
+    @classmethod
+    def of(cls, answer: Mapping[str, Any]) -> BatchAnswer:
+        """Split a batch's whole answer into its parts."""
+        outer = answer.get("result")
+        if not isinstance(outer, Mapping):
+            raise MalformedResponse(
+                "batch answered without a result object.",
+                service="bitrix24",
+                endpoint="batch",
+            )
+
+        def part(name: str) -> Mapping[str, Any]:
+            value = outer.get(name)
+            return value if isinstance(value, Mapping) else {}
+
+        return cls(
+            part("result"),
+            part("result_error"),
+            part("result_total"),
+            answer.get("time", {}),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ListSpec:
@@ -83,6 +107,38 @@ class ListSpec:
     id_out: str = "ID"
     rows_key: str | None = None
     extra: Mapping[str, Any] | None = None
+
+
+class _ListingBatch(msgspec.Struct):
+    """A fast listing's batch ``result``: each command's rows as JSON texts.
+
+    PHP writes an empty map as ``[]``, so every part may be a list too.
+    """
+
+    result: dict[str, list[msgspec.Raw] | dict[str, msgspec.Raw]] | list[Any] = {}
+    result_error: dict[str, Any] | list[Any] = {}
+    result_total: dict[str, Any] | list[Any] = {}
+
+
+class _ListingAnswer(msgspec.Struct):
+    """A fast listing's whole answer, or the error it is instead."""
+
+    result: _ListingBatch | None = None
+    time: Any = None
+    error: Any = None
+    error_description: Any = None
+
+
+_LISTING = msgspec.json.Decoder(_ListingAnswer)
+_RAW_ROWS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+@cache
+def _id_reader(field: str) -> Callable[[msgspec.Raw], Any]:
+    """Read the id at ``field`` of a row's JSON text, skipping the rest."""
+    row = msgspec.defstruct("Row", [(field, str | int)])
+    decode = msgspec.json.Decoder(row).decode
+    return lambda text: getattr(decode(text), field)
 
 
 def _secrets(config: Bitrix24Config) -> list[str]:
@@ -141,8 +197,11 @@ class Bitrix24Client:
         params: Mapping[str, Any] | None = None,
         *,
         write: bool = False,
+        decode: Callable[[httpx.Response], Any] | None = None,
     ) -> dict[str, Any]:
         """Call ``method``; return the whole answer (``result``, ``time``...).
+
+        ``decode`` parses the answer instead of the HTTP client's JSON parse.
 
         A ``429 OPERATION_TIME_LIMIT`` carries no reset time, so the call
         waits for the ``operating_reset_at`` of the method's last good answer
@@ -152,33 +211,41 @@ class Bitrix24Client:
         waited = 0.0
         while True:
             try:
-                return await self._call_once(method, dict(params or {}), write)
+                return await self._call_once(method, dict(params or {}), write, decode)
             except SlowedDown as exc:
                 if exc.reason != "OPERATION_TIME_LIMIT" or waited > _OPERATING_SPAN:
                     raise
                 waited += await self._wait_out(method, {"error": exc.reason})
 
     async def _call_once(
-        self, method: str, params: dict[str, Any], write: bool
+        self,
+        method: str,
+        params: dict[str, Any],
+        write: bool,
+        decode: Callable[[httpx.Response], Any] | None,
     ) -> dict[str, Any]:
         try:
-            return await self._call(method, dict(params), write)
+            return await self._call(method, dict(params), write, decode)
         except AuthenticationError:
             if self.tokens is None:
                 raise
             # An access token can die early (revoked, clock skew): renew once.
             await self.tokens.refresh()
-            return await self._call(method, dict(params), write)
+            return await self._call(method, dict(params), write, decode)
 
     async def _call(
-        self, method: str, body: dict[str, Any], write: bool
+        self,
+        method: str,
+        body: dict[str, Any],
+        write: bool,
+        decode: Callable[[httpx.Response], Any] | None,
     ) -> dict[str, Any]:
         if self.tokens is not None:
             body["auth"] = await self.tokens.token()
         response = await self.http.post(
             method, json=body, endpoint=method, idempotent=not write
         )
-        answer = self.http.json(response, method)
+        answer = decode(response) if decode else self.http.json(response, method)
         if not isinstance(answer, dict):
             raise MalformedResponse(
                 f"{method} answered with a non-object.",
@@ -202,24 +269,30 @@ class Bitrix24Client:
     ) -> BatchAnswer:
         """Run up to 50 commands in one request; errors stay per command."""
         answer = await self.call("batch", {"halt": 0, "cmd": dict(cmd)}, write=write)
-        outer = answer.get("result")
-        if not isinstance(outer, Mapping):
+        return BatchAnswer.of(answer)
+
+    def parse_listing(self, response: httpx.Response) -> Any:
+        """Parse a fast listing's answer, keeping each row as its JSON text.
+
+        A row's text is what its record is hashed by, so an unchanged row
+        is never parsed (see :meth:`Record.from_json`). An answer of the
+        wrong shape is refused with the place msgspec names; one that
+        msgspec cannot read at all is left to the HTTP client's parse.
+        """
+        try:
+            answer = _LISTING.decode(response.content)
+        except msgspec.ValidationError as exc:
             raise MalformedResponse(
-                "batch answered without a result object.",
+                f"batch answered in a shape a fast listing cannot read: {exc}",
                 service="bitrix24",
                 endpoint="batch",
-            )
-
-        def part(name: str) -> Mapping[str, Any]:
-            value = outer.get(name)
-            return value if isinstance(value, Mapping) else {}
-
-        return BatchAnswer(
-            part("result"),
-            part("result_error"),
-            part("result_total"),
-            answer.get("time", {}),
-        )
+            ) from exc
+        except msgspec.DecodeError:
+            return self.http.json(response, "batch")
+        parts = msgspec.structs.asdict(answer)
+        if answer.result is not None:
+            parts["result"] = msgspec.structs.asdict(answer.result)
+        return {key: value for key, value in parts.items() if value is not None}
 
     def portal_time(self, time: Mapping[str, Any]) -> datetime:
         """Return the portal's clock reading carried by a ``time`` object."""
@@ -232,18 +305,22 @@ class Bitrix24Client:
         filters: Mapping[str, Any],
         select: list[str],
         after: int = 0,
-    ) -> AsyncIterator[tuple[list[dict[str, Any]], BatchAnswer]]:
+    ) -> AsyncIterator[tuple[list[Record], BatchAnswer]]:
         """Yield rows with id above ``after`` in id order, up to 2,500 per request.
 
         Each request chains 50 ``start=-1`` pages, page ``k`` asking for ids
         above the last id of page ``k-1``. Everything after the first short
-        page is ignored, whatever the portal put there.
+        page is ignored, whatever the portal put there. Each row comes as a
+        record of its JSON text, keyed by its id.
         """
         while True:
-            answer = await self.batch(self._chain(spec, filters, select, after))
-            rows, finished, error = self._collect(spec, answer)
+            cmd = {"halt": 0, "cmd": self._chain(spec, filters, select, after)}
+            answer = BatchAnswer.of(
+                await self.call("batch", cmd, decode=self.parse_listing)
+            )
+            rows, finished, error = self.collect_rows(spec, answer)
             if rows:
-                after = int(rows[-1][spec.id_out])
+                after = int(rows[-1].external_id)
             yield rows, answer
             if finished:
                 return
@@ -271,10 +348,13 @@ class Bitrix24Client:
             cmd[f"p{k}"] = f"{spec.method}?{build_query(params)}"
         return cmd
 
-    def _collect(
+    def collect_rows(
         self, spec: ListSpec, answer: BatchAnswer
-    ) -> tuple[list[dict[str, Any]], bool, Mapping[str, Any] | None]:
-        rows: list[dict[str, Any]] = []
+    ) -> tuple[list[Record], bool, Mapping[str, Any] | None]:
+        """Return a listing's rows up to its first short page, whether that ended
+        the listing, and the error of a command the portal asked to wait out.
+        """
+        rows: list[Record] = []
         for k in range(BATCH):
             key = f"p{k}"
             if key in answer.errors:
@@ -284,15 +364,7 @@ class Bitrix24Client:
                 code = str(error.get("error"))
                 msg = f"{spec.method} failed inside a batch with {code!r}."
                 raise MethodFailed(msg, code=code, endpoint=spec.method)
-            page = answer.result.get(key)
-            if spec.rows_key and isinstance(page, Mapping):
-                page = page.get(spec.rows_key)
-            if not isinstance(page, list):
-                raise MalformedResponse(
-                    f"{spec.method} returned no list in a batch.",
-                    service="bitrix24",
-                    endpoint=spec.method,
-                )
+            page = _rows_of(spec, answer.result.get(key))
             rows.extend(page)
             if len(page) < PAGE:
                 return rows, True, None
@@ -307,3 +379,34 @@ class Bitrix24Client:
         logger.info("Bitrix24 asked to slow down %s; waiting %.0fs", method, wait)
         await self.context.clock.sleep(wait)
         return wait
+
+
+def _rows_of(spec: ListSpec, page: Any) -> list[Record]:
+    """Return one listed page's rows as records, refusing a page of another shape."""
+    if spec.rows_key and isinstance(page, Mapping):
+        page = page.get(spec.rows_key)
+        if isinstance(page, msgspec.Raw):
+            try:
+                page = _RAW_ROWS.decode(page)
+            except msgspec.ValidationError:
+                page = None
+    if not isinstance(page, list):
+        raise MalformedResponse(
+            f"{spec.method} returned no list in a batch.",
+            service="bitrix24",
+            endpoint=spec.method,
+        )
+    read_id = _id_reader(spec.id_out)
+    try:
+        return [
+            Record.from_json(read_id(row), bytes(row))
+            if isinstance(row, msgspec.Raw)
+            else Record.of(row[spec.id_out], row)
+            for row in page
+        ]
+    except (msgspec.ValidationError, KeyError, TypeError) as exc:
+        raise MalformedResponse(
+            f"{spec.method} returned a row without its {spec.id_out}: {exc}",
+            service="bitrix24",
+            endpoint=spec.method,
+        ) from exc

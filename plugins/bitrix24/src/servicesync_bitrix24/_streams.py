@@ -82,16 +82,15 @@ class FastListStream(Stream):
         start = state.window_start if state.in_window else self._start_of(state)
         after = int(state.resume_after or 0)
         opened = state.in_window
-        async for rows, answer in self.client.fast_list(
+        async for records, answer in self.client.fast_list(
             self.spec, filters=self._filters(start), select=self.select, after=after
         ):
             if not opened:
                 state = state.open_window(start, self.client.portal_time(answer.time))
                 opened = True
-            records = [Record.of(row[self.spec.id_out], row) for row in rows]
-            if rows:
-                state = state.resume_at(str(rows[-1][self.spec.id_out]))
-            self.seen(rows, state)
+            if records:
+                state = state.resume_at(records[-1].external_id)
+            self.seen(records, state)
             yield Page(records, state)
         yield Page([], state.complete_window() if self.incremental else state)
 
@@ -102,10 +101,10 @@ class FastListStream(Stream):
             return []
         filters = {f"@{self.spec.id_filter}": ids}
         records: list[Record] = []
-        async for rows, _ in self.client.fast_list(
+        async for page, _ in self.client.fast_list(
             self.spec, filters=filters, select=self.select
         ):
-            records += [Record.of(row[self.spec.id_out], row) for row in rows]
+            records += page
         return records
 
     def _start_of(self, state: StreamState) -> datetime | None:
@@ -118,7 +117,7 @@ class FastListStream(Stream):
             return {}
         return {f">={self.date_field}": start.isoformat()}
 
-    def seen(self, rows: list[dict[str, Any]], state: StreamState) -> None:
+    def seen(self, records: list[Record], state: StreamState) -> None:
         """Hook for streams that remember what they read."""
 
 
@@ -136,11 +135,11 @@ class DealStream(FastListStream):
         self.store = state
         self.every = every
 
-    def seen(self, rows: list[dict[str, Any]], state: StreamState) -> None:
+    def seen(self, records: list[Record], state: StreamState) -> None:
         """Add the ids read to the remembered set."""
-        if rows:
+        if records:
             known = decode_ids(self.store.get("deals.ids"))
-            known.update(int(row["ID"]) for row in rows)
+            known.update(int(record.external_id) for record in records)
             self.store.put("deals.ids", encode_ids(known))
 
     async def read(self, state: StreamState) -> AsyncIterator[Page]:
@@ -161,10 +160,10 @@ class DealStream(FastListStream):
 
     async def _deletions(self, checkpoint: StreamState, now: float) -> Page:
         present: set[int] = set()
-        async for rows, _ in self.client.fast_list(
+        async for records, _ in self.client.fast_list(
             self.spec, filters={}, select=["ID"]
         ):
-            present.update(int(row["ID"]) for row in rows)
+            present.update(int(record.external_id) for record in records)
         known = decode_ids(self.store.get("deals.ids"))
         gone = sorted(known - present)
         self.store.put("deals.ids", encode_ids(known & present))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from servicesync.contract import Record, Stream, StreamState
 from servicesync.errors import RetryableError
@@ -37,12 +38,14 @@ class Recorder:
     Attributes:
         state: the saved state.
         hashes: the kept hash of each record, by external id.
+        payloads: the kept payload of each record, by external id.
         changes: how often each ``(external_id, hash)`` counted as a change.
     """
 
     def __init__(self, state: StreamState | None = None) -> None:
         self.state = state or StreamState()
         self.hashes: dict[str, str] = {}
+        self.payloads: dict[str, Mapping[str, Any]] = {}
         self.changes: Counter[tuple[str, str]] = Counter()
 
     async def run(
@@ -102,5 +105,6 @@ class Recorder:
             run.read.append(record)
             if self.hashes.get(record.external_id) != record.hash:
                 self.hashes[record.external_id] = record.hash
+                self.payloads[record.external_id] = record.payload
                 self.changes[(record.external_id, record.hash)] += 1
                 run.changed.append(record)

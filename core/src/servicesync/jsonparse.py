@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from typing import Any
 
 import msgspec
+
+from servicesync.gcpause import collector_paused
 
 __all__ = ["parse_json"]
 
@@ -23,23 +24,16 @@ def parse_json(content: bytes | bytearray | memoryview) -> Any:
     mark, other encodings than UTF-8, or text that is not JSON) goes to
     the ``json`` module, whose error is then the one raised.
 
-    The cyclic garbage collector is kept from running during the parse. A
+    The cyclic garbage collector is kept from running during the parse: a
     page of thousands of rows allocates one container after another, each
     of which may start a collection that traverses every row parsed so far
-    and finds nothing to free, since a parse makes no cycles: a tenth of
-    an unchanged re-sync's time. A collector the application turned off
-    stays off.
+    and finds nothing to free, since a parse makes no cycles.
 
     Raises:
         ValueError: the text is not JSON (as ``json.loads`` raises it).
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         try:
             return _decode(content)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return json.loads(bytes(content))
-    finally:
-        if enabled:
-            gc.enable()

@@ -9,10 +9,8 @@ page, whose records then hash the same and are skipped before parsing.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +22,7 @@ from servicesync.engine._deals import StageMove, save_deals
 from servicesync.engine._failpoints import failpoint
 from servicesync.engine._mapping import DealFields, apply_config_mapping, validate_deal
 from servicesync.errors import MappingError, QuarantineLimitExceeded, ServiceSyncError
+from servicesync.gcpause import collector_paused
 from servicesync.store import QuarantineRow, RunCounts, Store
 from servicesync.store._dialect import table_of
 
@@ -242,7 +241,7 @@ class StreamRunner:
         if self.on_page is not None and not dry_run:
             self.on_page(self.name, stream, page.records)
         counts = StreamCounts(read=len(page.records), pages=1)
-        with _collector_paused(), self.store.transaction() as tx:
+        with collector_paused(), self.store.transaction() as tx:
             changed = self.store.changed_records(
                 tx, self.name, stream.name, page.records
             )
@@ -325,28 +324,6 @@ class StreamRunner:
             }
             self.store.outbox_append(tx, DEAL_STAGE_CHANGED, payload, consumers)
         return len(moves)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Keep the cyclic garbage collector from running inside the block.
-
-    A page builds tens of thousands of short-lived objects (mapped fields,
-    validated models, rows, parameters), which reference counting frees.
-    Left on, the collector would traverse them again and again while they
-    are alive, and promote them so that full collections of the whole heap
-    come sooner: a fifth of a first load's time. A block takes no awaits,
-    so nothing else runs in it; garbage with cycles made inside is
-    collected after it, as usual. A collector the application turned off
-    stays off.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _resolve_quarantine(

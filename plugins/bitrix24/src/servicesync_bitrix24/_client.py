@@ -22,6 +22,7 @@ import httpx
 import msgspec
 from servicesync.contract import ConnectorContext, Record
 from servicesync.errors import AuthenticationError, FatalError, MalformedResponse
+from servicesync.gcpause import collector_paused
 from servicesync.redaction import Redactor
 from servicesync_sdk.http import (
     LeakyBucket,
@@ -397,16 +398,17 @@ def _rows_of(spec: ListSpec, page: Any) -> list[Record]:
             endpoint=spec.method,
         )
     read_id = _id_reader(spec.id_out)
-    try:
-        return [
-            Record.from_json(read_id(row), bytes(row))
-            if isinstance(row, msgspec.Raw)
-            else Record.of(row[spec.id_out], row)
-            for row in page
-        ]
-    except (msgspec.ValidationError, KeyError, TypeError) as exc:
-        raise MalformedResponse(
-            f"{spec.method} returned a row without its {spec.id_out}: {exc}",
-            service="bitrix24",
-            endpoint=spec.method,
-        ) from exc
+    with collector_paused():
+        try:
+            return [
+                Record.from_json(read_id(row), bytes(row))
+                if isinstance(row, msgspec.Raw)
+                else Record.of(row[spec.id_out], row)
+                for row in page
+            ]
+        except (msgspec.ValidationError, KeyError, TypeError) as exc:
+            raise MalformedResponse(
+                f"{spec.method} returned a row without its {spec.id_out}: {exc}",
+                service="bitrix24",
+                endpoint=spec.method,
+            ) from exc

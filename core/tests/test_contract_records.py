@@ -11,6 +11,7 @@ def test_a_record_from_json_text_hashes_the_text_and_parses_it_when_asked() -> N
     record = Record.from_json(7, text)
 
     assert record.external_id == "7"
+    assert record.text == text
     assert record.hash == text_hash(text)
     assert record.payload == {
         "ID": "7",
@@ -36,6 +37,7 @@ def test_a_record_of_a_payload_keeps_the_payload_hash() -> None:
     record = Record.of("7", payload)
 
     assert record.payload is payload
+    assert record.text is None
     assert record.hash == payload_hash({"ID": "7", "TITLE": "A"})
     assert record == Record("7", {"ID": "7", "TITLE": "A"}, record.hash)
     assert record != Record("7", payload, record.hash, deleted=True)

@@ -200,6 +200,11 @@ class Record:
         return record
 
     @property
+    def text(self) -> bytes | None:
+        """The JSON text the record was made from, if it was made from one."""
+        return self._text
+
+    @property
     def payload(self) -> Mapping[str, Any]:
         """The raw record, parsed from its text on first use if it has one."""
         payload = self._payload

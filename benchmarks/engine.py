@@ -2,11 +2,13 @@
 
 The deals start as the bytes of ``batch`` answers of chained
 ``crm.deal.list`` pages, 2,500 deals each, as the Bitrix24 connector
-receives them. A stream parses each answer and hashes each row, exactly as
-the connector's deal stream does (without its HTTP calls), and the
-:class:`~servicesync.engine.StreamRunner` takes the pages into a store on a
-SQLite file: mapping by the Bitrix24 connector, validation, links, deals,
-stage changes, payload hashes and stream state, one transaction per page.
+receives them. A stream reads each answer exactly as the connector's deal
+stream does (without its HTTP calls): each row kept as its JSON text, its
+id read and its text hashed, the text parsed only if the runner asks for
+the row's payload. The :class:`~servicesync.engine.StreamRunner` takes
+the pages into a store on a SQLite file: mapping by the Bitrix24
+connector, validation, links, deals, stage changes, payload hashes and
+stream state, one transaction per page.
 
 * first load: an empty store takes in N deals;
 * re-sync: the same N deals read again, unchanged; the runner must skip

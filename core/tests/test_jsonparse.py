@@ -27,7 +27,9 @@ BODIES = [
 ]
 
 
-@pytest.mark.parametrize("body", BODIES)
+@pytest.mark.parametrize(
+    "body", [*BODIES, pytest.param(b"[" + b'{"n": 1.25e-3},' * 10_000 + b"0]")]
+)
 def test_parse_json_gives_what_json_loads_gives(body: bytes) -> None:
     parsed = parse_json(body)
 
@@ -64,7 +66,18 @@ def test_parse_json_refuses_what_json_loads_refuses(body: bytes) -> None:
         parse_json(body)
 
 
-@pytest.mark.parametrize("body", [b'{"a": [1, 2]}', b"<html>Bad gateway</html>"])
+LONG = b"[" + b'{"a": [1, 2]},' * 10_000 + b"{}]"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"a": [1, 2]}', id="short"),
+        pytest.param(b"<html>Bad gateway</html>", id="short-not-json"),
+        pytest.param(LONG, id="long"),
+        pytest.param(LONG[:-1], id="long-truncated"),
+    ],
+)
 def test_parse_json_leaves_the_collector_as_it_found_it(body: bytes) -> None:
     was_enabled = gc.isenabled()
     try:

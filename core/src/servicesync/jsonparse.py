@@ -13,6 +13,9 @@ __all__ = ["parse_json"]
 
 _decode = msgspec.json.Decoder().decode
 
+#: Texts shorter than this parse with the collector left as it is.
+PAUSE_FROM = 64 * 1024
+
 
 def parse_json(content: bytes | bytearray | memoryview) -> Any:
     """Parse a JSON text into the objects ``json.loads`` would return.
@@ -24,16 +27,24 @@ def parse_json(content: bytes | bytearray | memoryview) -> Any:
     mark, other encodings than UTF-8, or text that is not JSON) goes to
     the ``json`` module, whose error is then the one raised.
 
-    The cyclic garbage collector is kept from running during the parse: a
-    page of thousands of rows allocates one container after another, each
-    of which may start a collection that traverses every row parsed so far
-    and finds nothing to free, since a parse makes no cycles.
+    The cyclic garbage collector is kept from running during the parse of
+    a long text: a page of thousands of rows allocates one container after
+    another, each of which may start a collection that traverses every row
+    parsed so far and finds nothing to free, since a parse makes no
+    cycles. A short text (one record's, say) makes too few containers for
+    that, and pausing would cost a third of its parse.
 
     Raises:
         ValueError: the text is not JSON (as ``json.loads`` raises it).
     """
+    if len(content) < PAUSE_FROM:
+        return _parse(content)
     with collector_paused():
-        try:
-            return _decode(content)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return json.loads(bytes(content))
+        return _parse(content)
+
+
+def _parse(content: bytes | bytearray | memoryview) -> Any:
+    try:
+        return _decode(content)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return json.loads(bytes(content))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
 from b24_helpers import read_all, stream
@@ -81,3 +84,26 @@ def test_a_row_without_its_id_is_refused(connector: Bitrix24Connector) -> None:
         collect(connector, DEALS, body)
 
     assert "without its ID" in str(refused.value)
+
+
+def test_the_documented_batch_answer_reads_as_the_generic_parse_does(
+    connector: Bitrix24Connector, examples: Path
+) -> None:
+    body = (examples / "batch.json").read_bytes()
+    generic = json.loads(body)
+
+    answer = BatchAnswer.of(
+        connector.client.parse_listing(httpx.Response(200, content=body))
+    )
+
+    assert answer.time == generic["time"]
+    assert answer.totals == generic["result"]["result_total"]
+    assert answer.errors == {}
+    assert set(answer.result) == set(generic["result"]["result"])
+    departments = answer.result["get_department"]
+    listed = BatchAnswer({"p0": departments}, {}, {}, {})
+    rows, finished, _ = connector.client.collect_rows(
+        ListSpec("department.get"), listed
+    )
+    assert finished
+    assert [r.payload for r in rows] == generic["result"]["result"]["get_department"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from servicesync.contract import Record, payload_hash, text_hash
 
 
@@ -42,3 +43,8 @@ def test_a_record_of_a_payload_keeps_the_payload_hash() -> None:
     assert record == Record("7", {"ID": "7", "TITLE": "A"}, record.hash)
     assert record != Record("7", payload, record.hash, deleted=True)
     assert "7" in repr(record)
+
+
+def test_a_record_needs_its_payload_or_its_text() -> None:
+    with pytest.raises(TypeError, match="payload or the JSON text"):
+        Record("7", None, "")

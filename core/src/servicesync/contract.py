@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 import httpx
 import orjson
@@ -150,7 +150,8 @@ class StreamState(BaseModel):
 class Record:
     """One raw record as the service gave it.
 
-    A record is a value: nothing changes it once it is made.
+    A record is a value: its attributes are final (mypy refuses to set
+    them), and its payload, once parsed, is the same on every read.
 
     Attributes:
         external_id: the service's id of the record, always a string.
@@ -166,15 +167,20 @@ class Record:
     def __init__(
         self,
         external_id: str,
-        payload: Mapping[str, Any],
+        payload: Mapping[str, Any] | None,
         hash: str,
         deleted: bool = False,
+        *,
+        text: bytes | None = None,
     ) -> None:
-        self.external_id = external_id
-        self._payload: Mapping[str, Any] | None = payload
-        self._text: bytes | None = None
-        self.hash = hash
-        self.deleted = deleted
+        """Make a record of ``payload``, or of ``text`` when ``payload`` is None."""
+        if payload is None and text is None:
+            raise TypeError("A record needs its payload or the JSON text of it.")
+        self.external_id: Final = external_id
+        self._payload = payload
+        self._text: Final = text
+        self.hash: Final = hash
+        self.deleted: Final = deleted
 
     @classmethod
     def of(cls, external_id: object, payload: Mapping[str, Any]) -> Record:
@@ -191,13 +197,7 @@ class Record:
         changes only when the record does (or, rarely, how the service
         writes it, which costs one needless parse and upsert).
         """
-        record = cls.__new__(cls)
-        record.external_id = str(external_id)
-        record._payload = None
-        record._text = text
-        record.hash = text_hash(text)
-        record.deleted = False
-        return record
+        return cls(str(external_id), None, text_hash(text), text=text)
 
     @property
     def text(self) -> bytes | None:
@@ -209,7 +209,7 @@ class Record:
         """The raw record, parsed from its text on first use if it has one."""
         payload = self._payload
         if payload is None:
-            payload = self._payload = parse_json(self._text or b"{}")
+            payload = self._payload = parse_json(self._text or b"")
         return payload
 
     def __eq__(self, other: object) -> bool:

@@ -77,14 +77,14 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
     a payload made to collide, which is all that telling "unchanged" from
     "changed" asks of it.
     """
-    return xxhash.xxh3_128_hexdigest(canonical_payload(payload))
+    return text_hash(canonical_payload(payload))
 
 
 def text_hash(text: bytes) -> str:
     """Return the hash of a payload's JSON text, byte for byte.
 
-    The same XXH3 as :func:`payload_hash`, taken of the text as the service
-    sent it rather than of its parse in canonical form.
+    The XXH3 :func:`payload_hash` takes of the canonical form, taken here of
+    the text as the service sent it.
     """
     return xxhash.xxh3_128_hexdigest(text)
 

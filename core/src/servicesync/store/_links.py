@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-from servicesync.contract import Record, StreamState, canonical_payload, payload_hash
+from servicesync.contract import Record, StreamState, canonical_payload, text_hash
 from servicesync.domain import new_id
 from servicesync.domain._base import _CROCKFORD
 from servicesync.domain._columns import EnumText, UTCDateTime
@@ -439,9 +439,7 @@ def _earlier_digests(record: Record) -> tuple[str, ...]:
     a record read as JSON text is now hashed by its text.
     """
     text = canonical_payload(record.payload)
-    return payload_hash(record.payload), hashlib.blake2b(
-        text, digest_size=16
-    ).hexdigest()
+    return text_hash(text), hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 def remember_hashes(

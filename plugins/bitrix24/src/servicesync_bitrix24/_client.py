@@ -266,11 +266,20 @@ class Bitrix24Client:
             self.operating[method] = float(time["operating_reset_at"])
 
     async def batch(
-        self, cmd: Mapping[str, str], *, write: bool = False
+        self,
+        cmd: Mapping[str, str],
+        *,
+        write: bool = False,
+        decode: Callable[[httpx.Response], Any] | None = None,
     ) -> BatchAnswer:
-        """Run up to 50 commands in one request; errors stay per command."""
-        answer = await self.call("batch", {"halt": 0, "cmd": dict(cmd)}, write=write)
-        return BatchAnswer.of(answer)
+        """Run up to 50 commands in one request; errors stay per command.
+
+        ``decode`` parses the answer, as in :meth:`call`.
+        """
+        body = {"halt": 0, "cmd": dict(cmd)}
+        return BatchAnswer.of(
+            await self.call("batch", body, write=write, decode=decode)
+        )
 
     def parse_listing(self, response: httpx.Response) -> Any:
         """Parse a fast listing's answer, keeping each row as its JSON text.
@@ -315,10 +324,8 @@ class Bitrix24Client:
         record of its JSON text, keyed by its id.
         """
         while True:
-            cmd = {"halt": 0, "cmd": self._chain(spec, filters, select, after)}
-            answer = BatchAnswer.of(
-                await self.call("batch", cmd, decode=self.parse_listing)
-            )
+            cmd = self._chain(spec, filters, select, after)
+            answer = await self.batch(cmd, decode=self.parse_listing)
             rows, finished, error = self.collect_rows(spec, answer)
             if rows:
                 after = int(rows[-1].external_id)
